@@ -1,0 +1,43 @@
+"""Deadlines on the working-day calendar (Chinese public holidays and make-up days).
+
+The holiday data comes from the chinese-calendar library. For a year it does not know
+yet (the State Council publishes each year's schedule in the autumn before), only
+weekends are days off: a deadline is then at worst a holiday too early, never late.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+# Working days are counted on the city's calendar, not in UTC.
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def is_working_day(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same time of day, ``days`` working days later (start's own day not counted)."""
+    current = start.astimezone(CITY_TZ)
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if is_working_day(current.date()):
+            remaining -= 1
+    return current
+
+
+def due(start: datetime, amount: float, unit: str) -> datetime:
+    """A time limit from ``start``: clock hours, or working days."""
+    if unit == "hours":
+        return start + timedelta(hours=amount)
+    if unit == "working_days":
+        return add_working_days(start, int(amount))
+    raise ValueError(f"unknown time-limit unit {unit!r}")

@@ -1,0 +1,15 @@
+"""Intake's unit of work: the appeals repository on the transaction's connection."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from civicgrid_shared.db.uow import UnitOfWork
+from civicgrid_intake.adapters.repository import AppealRepository
+
+
+class IntakeUnitOfWork(UnitOfWork):
+    appeals: AppealRepository
+
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.appeals = AppealRepository(conn)

@@ -1,0 +1,1 @@
+"""Event contracts: the envelope, the payloads and the topic registry."""

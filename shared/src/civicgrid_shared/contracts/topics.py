@@ -1,0 +1,50 @@
+"""The topic registry: every topic the platform uses, with its partition count.
+
+Names carry a version; the record key is the aggregate id (appeal id on the appeals
+topic, case id on the cases topic) so that one aggregate's events stay in order on
+one partition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    key: str
+    description: str
+
+
+APPEALS = TopicSpec(
+    "civicgrid.appeals.v1", 6, "appeal id",
+    "Appeals received by intake from every channel, normalised and classified.",
+)
+CASES = TopicSpec(
+    "civicgrid.cases.v1", 6, "case id",
+    "Case life-cycle events owned by dispatch (registered, assigned, ...).",
+)
+DEAD_LETTER = TopicSpec(
+    "civicgrid.deadletter.v1", 1, "original key",
+    "Records that could not be processed after bounded retries, with the reason in headers.",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (APPEALS, CASES, DEAD_LETTER)
+
+_NAME = re.compile(r"^civicgrid\.[a-z0-9-]+(\.[a-z0-9-]+)*\.v[0-9]+$")
+
+
+def validate_registry(topics: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
+    """Names are versioned and unique; partition counts are positive."""
+    seen: set[str] = set()
+    for topic in topics:
+        if not _NAME.match(topic.name):
+            raise ValueError(f"topic name {topic.name!r} must look like civicgrid.<name>.v<N>")
+        if topic.partitions < 1:
+            raise ValueError(f"topic {topic.name} needs at least one partition")
+        if topic.name in seen:
+            raise ValueError(f"topic {topic.name} is registered twice")
+        seen.add(topic.name)

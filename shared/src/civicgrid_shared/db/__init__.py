@@ -1,0 +1,1 @@
+"""PostgreSQL helpers: pools, migrations, unit of work, outbox and inbox."""

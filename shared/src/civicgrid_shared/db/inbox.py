@@ -1,0 +1,29 @@
+"""The inbox: which events a consumer has already processed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+
+async def claim(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Record the events as processed; return those seen for the first time.
+
+    Must run inside the transaction that applies their effects: if that transaction
+    rolls back, the claim rolls back with it and the events are processed again.
+    """
+    if not event_ids:
+        return set()
+    rows = await conn.fetch(
+        """
+        INSERT INTO inbox (consumer, event_id)
+        SELECT $1, unnest($2::uuid[])
+        ON CONFLICT DO NOTHING
+        RETURNING event_id
+        """,
+        consumer,
+        list(event_ids),
+    )
+    return {row["event_id"] for row in rows}

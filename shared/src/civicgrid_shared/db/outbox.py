@@ -1,0 +1,124 @@
+"""The outbox table: events written with the state change, published by the relay."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from civicgrid_shared.contracts.envelope import OutgoingEvent
+
+NOTIFY_CHANNEL_PREFIX = "outbox_"
+
+
+def notify_channel(schema: str) -> str:
+    return f"{NOTIFY_CHANNEL_PREFIX}{schema}"
+
+
+def _encode_headers(headers: list[tuple[str, bytes]]) -> str:
+    return json.dumps([[k, base64.b64encode(v).decode()] for k, v in headers])
+
+
+def _decode_headers(raw: str | list[list[str]]) -> list[tuple[str, bytes]]:
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return [(k, base64.b64decode(v)) for k, v in items]
+
+
+async def append(conn: asyncpg.Connection, events: Sequence[OutgoingEvent], schema: str) -> None:
+    """Insert events in the caller's transaction; the relay is woken at commit."""
+    if not events:
+        return
+    await conn.executemany(
+        """
+        INSERT INTO outbox (event_id, topic, key, event_type, headers, value)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+        """,
+        [(e.event_id, e.topic, e.key, e.event_type, _encode_headers(e.headers), e.value)
+         for e in events],
+    )
+    # NOTIFY is delivered only on commit, so the relay never wakes for rolled-back rows.
+    await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    id: int
+    topic: str
+    key: str
+    headers: list[tuple[str, bytes]]
+    value: bytes
+    created_at_epoch: float
+
+
+async def claim_unpublished(conn: asyncpg.Connection, limit: int) -> list[PendingRow]:
+    """Lock the oldest unpublished rows (in the caller's transaction), in id order.
+
+    Rows are selected by ``published_at IS NULL``, never by "id greater than the last
+    one sent", so a row whose transaction commits after a higher id is still sent.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT id, topic, key, headers, value, extract(epoch FROM created_at) AS created
+        FROM outbox
+        WHERE published_at IS NULL
+        ORDER BY id
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+    )
+    return [
+        PendingRow(r["id"], r["topic"], r["key"], _decode_headers(r["headers"]), r["value"],
+                   float(r["created"]))
+        for r in rows
+    ]
+
+
+async def mark_published(conn: asyncpg.Connection, ids: Sequence[int]) -> None:
+    await conn.execute(
+        "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])", list(ids)
+    )
+
+
+async def redrive_since(conn: asyncpg.Connection, seconds: float) -> int:
+    """Mark recently published rows unpublished again (the broker lost them).
+
+    Consumers' inboxes make the second delivery harmless.
+    """
+    result = await conn.execute(
+        """
+        UPDATE outbox SET published_at = NULL
+        WHERE published_at IS NOT NULL
+          AND published_at > clock_timestamp() - make_interval(secs => $1)
+        """,
+        seconds,
+    )
+    return int(result.split()[-1])
+
+
+async def purge_published(conn: asyncpg.Connection, older_than_s: float) -> int:
+    result = await conn.execute(
+        """
+        DELETE FROM outbox
+        WHERE published_at IS NOT NULL
+          AND published_at < clock_timestamp() - make_interval(secs => $1)
+        """,
+        older_than_s,
+    )
+    return int(result.split()[-1])
+
+
+async def backlog(conn: asyncpg.Connection) -> tuple[int, float]:
+    """How many rows wait, and the age in seconds of the oldest."""
+    row = await conn.fetchrow(
+        """
+        SELECT count(*) AS n,
+               coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age
+        FROM outbox WHERE published_at IS NULL
+        """
+    )
+    assert row is not None
+    return int(row["n"]), float(row["age"])

@@ -1,0 +1,28 @@
+"""Connection pools bound to one service's schema."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def check_schema(schema: str) -> str:
+    if not _SCHEMA.match(schema):
+        raise ValueError(f"schema name {schema!r} must be a lower-case identifier")
+    return schema
+
+
+async def create_pool(dsn: str, schema: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose sessions see only the service's own schema by default."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": check_schema(schema), "application_name": schema},
+        command_timeout=30,
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,96 @@
+"""The unit of work: one PostgreSQL transaction for a state change and its events.
+
+Handlers never publish: they ``emit`` events into the unit of work, which writes them
+to the outbox in the same transaction as the state change (cosmicpython's pattern,
+with the outbox in place of an in-process message bus).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from civicgrid_shared.contracts.envelope import EventPayload, OutgoingEvent, new_event
+from civicgrid_shared.db import inbox, outbox
+
+
+class UnitOfWork:
+    """Base unit of work; services subclass it to attach their repositories in ``_bind``."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, source: str) -> None:
+        self._pool = pool
+        self.schema = schema
+        self.source = source
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self._events: list[OutgoingEvent] = []
+        self._committed = False
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._conn  # type: ignore[return-value]
+
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        """Attach repositories to the connection (override in services)."""
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._pool.acquire()
+        self._tx = self._conn.transaction()
+        await self._tx.start()
+        self._events = []
+        self._committed = False
+        self._bind(self.conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and not self._committed:
+                await self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                await self._pool.release(self._conn)
+            self._conn = None
+            self._tx = None
+
+    def emit(
+        self,
+        payload: EventPayload,
+        *,
+        topic: str,
+        key: str,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        subject: str | None = None,
+    ) -> OutgoingEvent:
+        """Queue an event; it is written to the outbox when the unit of work commits."""
+        event = new_event(
+            payload, topic=topic, key=key, source=self.source, subject=subject,
+            correlation_id=correlation_id, causation_id=causation_id,
+        )
+        self._events.append(event)
+        return event
+
+    async def claim(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Inbox claim in this transaction: returns the ids not processed before."""
+        return await inbox.claim(self.conn, consumer, event_ids)
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        await outbox.append(self.conn, self._events, self.schema)
+        await self._tx.commit()
+        self._committed = True
+        self._events = []
+
+    @property
+    def pending_events(self) -> list[OutgoingEvent]:
+        return list(self._events)

@@ -1,0 +1,35 @@
+"""Error classes whose messages are safe to show (no personal data), and transient faults."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+
+class SafeError(Exception):
+    """A domain or validation error whose message names fields and rules, never values."""
+
+
+# SQLSTATE classes that say "try again later", not "this message is bad":
+# 08 connection, 53 resources, 57 operator intervention (shutdown), 40 rollbacks.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "40")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for faults of the infrastructure (database, broker, network), not of the input."""
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError,
+                        asyncpg.InterfaceError, KafkaConnectionError, KafkaTimeoutError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+    return False
+
+
+def safe_reason(exc: BaseException) -> str:
+    """What may be said about an exception in a header or a log line."""
+    if isinstance(exc, SafeError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__

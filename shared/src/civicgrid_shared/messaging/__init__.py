@@ -1,0 +1,1 @@
+"""Delivery machinery: broker factory, topics, outbox relay, consumers, dead letters."""

@@ -1,0 +1,116 @@
+"""Watching the broker: readiness, and recovery when it lost its topics.
+
+The embedded broker keeps nothing across a restart, and running consumers then stall
+silently. When the registered topics are missing, the watch recreates them, re-drives
+the outbox rows the old broker may have held, and restarts the subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+
+from aiokafka.admin import AIOKafkaAdminClient
+from faststream.kafka import KafkaBroker
+
+from civicgrid_shared import metrics
+from civicgrid_shared.contracts.topics import TopicSpec
+from civicgrid_shared.errors import safe_reason
+from civicgrid_shared.logs import get_logger
+from civicgrid_shared.messaging.relay import OutboxRelay
+from civicgrid_shared.messaging.topics import admin_client, ensure_topics, missing_topics
+from civicgrid_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class BrokerWatch:
+    def __init__(self, settings: ServiceSettings, service: str, topics: Sequence[TopicSpec],
+                 broker: KafkaBroker | None, relay: OutboxRelay | None) -> None:
+        self._settings = settings
+        self._service = service
+        self._topics = list(topics)
+        self._broker = broker
+        self._relay = relay
+        self._admin: AIOKafkaAdminClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.last_ok: float = 0.0
+        self.subscribers_running = False
+
+    @property
+    def healthy(self) -> bool:
+        return time.monotonic() - self.last_ok < 3 * self._settings.broker_watch_interval_s + 5
+
+    async def start(self) -> None:
+        """Create topics, start subscribers, then keep watching in the background.
+
+        A broker that is down at start is not fatal: the watch keeps trying.
+        """
+        try:
+            await self.check()
+        except Exception as exc:
+            log.warning("broker not reachable at start; will keep trying",
+                        reason=safe_reason(exc))
+            await self._close_admin()
+        self._task = asyncio.create_task(self._loop(), name="broker-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_admin()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.broker_watch_interval_s)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("broker check failed", reason=safe_reason(exc))
+                await self._close_admin()
+
+    async def check(self) -> None:
+        admin = await self._get_admin()
+        missing = await missing_topics(admin, self._topics)
+        if missing:
+            first_time = self.last_ok == 0.0 and not self.subscribers_running
+            created = await ensure_topics(admin, self._topics, self._settings)
+            if created:
+                log.info("topics created", topics=created)
+            if not first_time:
+                metrics.BROKER_RESETS.labels(self._service).inc()
+                log.warning("broker lost its topics: recreated them, recovering",
+                            missing=missing)
+                if self._relay is not None:
+                    await self._relay.redrive_recent()
+                await self._restart_subscribers()
+        if not self.subscribers_running and self._broker is not None:
+            await self._broker.start()
+            self.subscribers_running = True
+        self.last_ok = time.monotonic()
+
+    async def _restart_subscribers(self) -> None:
+        if self._broker is None or not self.subscribers_running:
+            return
+        for sub in self._broker.subscribers:
+            with contextlib.suppress(Exception):
+                await sub.stop()
+            await sub.start()
+
+    async def _get_admin(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            admin = admin_client(self._settings, f"civicgrid-{self._service}-watch")
+            await admin.start()
+            self._admin = admin
+        return self._admin
+
+    async def _close_admin(self) -> None:
+        if self._admin is not None:
+            admin, self._admin = self._admin, None
+            with contextlib.suppress(Exception):
+                await admin.close()

@@ -1,0 +1,1 @@
+"""Builders for the reference data files (used by ..generate, never at run time)."""

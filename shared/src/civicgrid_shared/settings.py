@@ -1,0 +1,52 @@
+"""Settings every service shares, read from the environment (prefix ``CIVICGRID_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What a service needs to reach its database and the broker.
+
+    Defaults fit the embedded local stack (``make run``); a multi-machine deployment
+    overrides them through the environment only: the code is the same.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CIVICGRID_", extra="ignore")
+
+    env: str = "local"
+    database_url: str = "postgresql://postgres@127.0.0.1:5433/civicgrid"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # The embedded broker (tansu) cannot do InitProducerId v0, so idempotence is a
+    # setting: on for Apache Kafka, off for the embedded broker.
+    kafka_idempotence: bool = False
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int | None = None
+    # Low fetch wait: the default 500 ms adds ~250 ms per hop on the embedded broker.
+    kafka_fetch_max_wait_ms: int = 20
+    # LeaveGroup is ignored by the embedded broker: a short session keeps rebalances short.
+    kafka_session_timeout_ms: int = 6000
+    kafka_heartbeat_interval_ms: int = 1000
+    kafka_metadata_max_age_ms: int = 5000
+    kafka_linger_ms: int = 2
+    kafka_max_batch_size: int = 256 * 1024
+    consumer_max_records: int = 1000
+    consumer_batch_timeout_ms: int = 20
+
+    # Bounded retries before a message goes to the dead-letter topic.
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff_s: float = 0.2
+
+    outbox_batch_size: int = 2000
+    outbox_idle_poll_s: float = 0.25
+    # Published rows are kept this long so they can be re-driven after a broker loses them.
+    outbox_retention_s: float = 3600.0
+    broker_watch_interval_s: float = 2.0
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000)
+    log_level: str = "INFO"

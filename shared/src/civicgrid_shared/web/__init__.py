@@ -1,0 +1,1 @@
+"""HTTP pieces every service shares: health, readiness, metrics and error shapes."""
