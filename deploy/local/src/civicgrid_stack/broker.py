@@ -11,8 +11,9 @@ Known tansu behaviour with aiokafka (observed with tansu 0.6.0 / aiokafka 0.14):
   (``acks="all"`` works);
 * a fetch is not woken by new data: delivery latency is about ``fetch_max_wait_ms``
   (default 500 ms), so use a small value (e.g. 10-50 ms) locally;
-* joining a consumer group takes about ``session_timeout_ms / 2``, and LeaveGroup is
-  ignored, so a rejoin after a member left waits for its session to expire.
+* joining a consumer group takes about ``session_timeout_ms / 2`` (5 s with the
+  default 10 s), and LeaveGroup is ignored, so a member joining after another one
+  left waits for the old member's session to expire (about session timeout + join).
 """
 
 from __future__ import annotations

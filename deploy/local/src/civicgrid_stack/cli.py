@@ -13,7 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from civicgrid_stack.control import stack_status, stop_recorded
-from civicgrid_stack.errors import StackError
+from civicgrid_stack.errors import Interrupted, StackError
 from civicgrid_stack.paths import RunLayout, default_run_dir, project_root
 from civicgrid_stack.ports import Ports
 from civicgrid_stack.procutil import tail
@@ -59,15 +59,11 @@ def format_table(state: StackState) -> str:
 # -- run ---------------------------------------------------------------------------
 
 
-class _Interrupted(Exception):
-    pass
-
-
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     # Only the first signal interrupts; cleanup must not be interrupted in turn.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise _Interrupted(signal.Signals(signum).name)
+    raise Interrupted(signal.Signals(signum).name)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -91,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     log = stack.services[name].log_path
                     _err(f"service {name} exited with code {exit_code}; last lines of {log}:"
                          f"\n{tail(log, 30)}")
-    except _Interrupted as exc:
+    except Interrupted as exc:
         _say(f"received {exc}: stopping ...")
     except StackError as exc:
         _err(f"error: {exc}")
@@ -132,7 +128,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         _err(f"a stack is already {existing.get('status')} from {layout.run_dir}: "
              "wait for it or run 'python -m civicgrid_stack down'")
         return 1
-    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    layout.ensure()
     log = layout.supervisor_log
     offset = log.stat().st_size if log.exists() else 0
     argv = [sys.executable, "-m", "civicgrid_stack", "--run-dir", str(layout.run_dir), "run",

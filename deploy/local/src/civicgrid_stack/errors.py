@@ -17,3 +17,7 @@ class BinaryNotFoundError(StackError):
 
 class ServiceFailedError(StackError):
     """A service process exited or did not become ready; the message has its log tail."""
+
+
+class Interrupted(Exception):
+    """Raised by the CLI's SIGINT/SIGTERM handler to unwind and stop the stack."""

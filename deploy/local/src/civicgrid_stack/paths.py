@@ -57,3 +57,10 @@ class RunLayout:
 
     def log(self, component: str) -> Path:
         return self.log_dir / f"{component}.log"
+
+    def ensure(self) -> None:
+        """Create the run and log directories; keep them out of git (``.gitignore: *``)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.run_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# civicgrid local stack state, logs and database\n*\n")

@@ -143,8 +143,16 @@ class PostgresCluster:
                 timeout=timeout + 10,
             )
             if result.returncode == 0 or not self.is_running():
-                return
-        self.kill()
+                break
+        else:
+            self.kill()
+        self._remove_short_socket_dir()
+
+    def _remove_short_socket_dir(self) -> None:
+        sock = self.socket_dir
+        if sock != self.data_dir:
+            with contextlib.suppress(OSError):
+                sock.rmdir()  # only when empty
 
     def restart(self) -> None:
         self.stop()

@@ -165,8 +165,10 @@ def terminate_group(
     gone or (given ``start_time``) now belongs to a different process.
     """
     if not pid_alive(pid, start_time):
-        # The leader may be gone while group members linger: clean them up too.
-        if group_alive(pid):
+        # The leader is gone but members of its group may linger. Linux never hands out
+        # a pid still used as a process-group id, so when the pid is free, a group with
+        # that id is still ours; when the pid exists (reused), leave it alone.
+        if not pid_exists(pid) and group_alive(pid):
             signal_group(pid, signal.SIGKILL)
         return False
     signal_group(pid, signal.SIGTERM)

@@ -24,6 +24,18 @@ SERVICE_MODULES: dict[str, str] = {
 }
 
 
+def service_modules(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """:data:`SERVICE_MODULES`, each overridable by ``CIVICGRID_<NAME>_MODULE``.
+
+    (Lets a developer run a variant of one service, and tests run a stand-in.)
+    """
+    env = os.environ if environ is None else environ
+    return {
+        name: env.get(f"CIVICGRID_{name.upper()}_MODULE", "").strip() or module
+        for name, module in SERVICE_MODULES.items()
+    }
+
+
 class ServiceProcess:
     """``sys.executable -m module`` in its own process group, output appended to a log.
 
@@ -85,14 +97,15 @@ class ServiceProcess:
         Raises :class:`ServiceFailedError` (with the last 30 log lines) if the process
         exits or is not ready within ``timeout``.
         """
-        if self._proc is None:
+        proc = self._proc
+        if proc is None:
             raise ServiceFailedError(f"{self.name} was not started")
         started = time.monotonic()
         deadline = started + timeout
         last = "no answer yet"
         with httpx.Client(timeout=2.0, trust_env=False) as client:
             while True:
-                code = self._proc.poll()
+                code = proc.poll()
                 if code is not None:
                     raise ServiceFailedError(
                         f"{self.name} ({sys.executable} -m {self.module}) exited with code "
@@ -128,6 +141,7 @@ class ServiceProcess:
                 proc.wait(5)
         if group_alive(proc.pid):  # grandchildren that outlived the leader
             signal_group(proc.pid, signal.SIGKILL)
+        self._proc = None
 
     def kill(self) -> None:
         """SIGKILL the whole process group (a crash, for fault tests)."""

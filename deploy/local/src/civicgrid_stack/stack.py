@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from civicgrid_stack.broker import TansuBroker
-from civicgrid_stack.errors import StackError
+from civicgrid_stack.errors import Interrupted, StackError
 from civicgrid_stack.paths import RunLayout, default_run_dir
 from civicgrid_stack.ports import PORT_ENV, Ports, ensure_port_free
 from civicgrid_stack.postgres import PostgresCluster
-from civicgrid_stack.services import SERVICE_MODULES, ServiceProcess
+from civicgrid_stack.services import ServiceProcess, service_modules
 from civicgrid_stack.state import (
     StackState,
     read_state,
@@ -34,8 +34,9 @@ class Stack:
     """Starts and stops the local stack; records it in ``<run_dir>/stack.json``.
 
     ``modules`` maps service name to the module run with ``python -m`` (default:
-    :data:`SERVICE_MODULES`); tests pass a fake. ``extra_env`` is added to every
-    service's environment.
+    :func:`~civicgrid_stack.services.service_modules`, i.e. the four services, each
+    overridable by ``CIVICGRID_<NAME>_MODULE``); tests pass a stand-in.
+    ``extra_env`` is added to every service's environment.
     """
 
     def __init__(
@@ -59,9 +60,10 @@ class Stack:
                 name, module, self.ports.service_port(name), self.service_env(name),
                 self.layout.log(name), HOST,
             )
-            for name, module in (modules or SERVICE_MODULES).items()
+            for name, module in (modules or service_modules()).items()
         }
         self._state: StackState = {}
+        self._owns_postgres = False
 
     # -- configuration --------------------------------------------------------
 
@@ -84,6 +86,7 @@ class Stack:
         On any failure everything started so far is stopped again and the error is
         raised (its message says what to do next).
         """
+        self.layout.ensure()
         self._claim_run_dir()
         self._check_ports(services)
         self._state = {
@@ -101,9 +104,11 @@ class Stack:
                 self._start_services(timeout)
         except BaseException as exc:
             self._state["status"] = "failed"
-            self._state["error"] = str(exc)
+            self._state["error"] = str(exc) or type(exc).__name__
             self._save()
-            self.echo("startup failed: stopping what was started")
+            interrupted = isinstance(exc, Interrupted | KeyboardInterrupt)
+            why = "interrupted" if interrupted else "failed"
+            self.echo(f"startup {why}: stopping what was started")
             self.stop(remove=False)
             raise
         self._state["status"] = "ready"
@@ -122,9 +127,10 @@ class Stack:
         if self.broker.is_running():
             self.echo("stopping broker ...")
         self.broker.stop()
-        if self.postgres.is_running():
+        if self._owns_postgres and self.postgres.is_running():
             self.echo("stopping PostgreSQL ...")
-        self.postgres.stop()
+            self.postgres.stop()
+        self._owns_postgres = False
         if remove:
             remove_state(self.layout.state_file)
         self._state = {}
@@ -179,6 +185,7 @@ class Stack:
         self.echo(f"  {what}: ready in {time.monotonic() - started:.1f}s")
 
     def _start_postgres(self) -> None:
+        self._owns_postgres = True
         self._timed(f"PostgreSQL on {HOST}:{self.ports.postgres}", self.postgres.start)
         pid = self.postgres.postmaster_pid()
         self._state["postgres"] = {

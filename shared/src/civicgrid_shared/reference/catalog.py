@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from .models import FileHeader, Matter, MatterCategory
 
@@ -40,31 +41,30 @@ class MatterCatalog(FileHeader):
     category_records: tuple[MatterCategory, ...] = Field(alias="categories")
     matter_records: tuple[Matter, ...] = Field(alias="matters")
 
-    _index: _CatalogIndex | None = PrivateAttr(default=None)
-
     def build_indexes(self) -> None:
-        self._idx()
+        _ = self._idx  # computed once here, then cached on the instance
 
+    # cached_property, not a pydantic PrivateAttr: private attribute reads go through
+    # BaseModel.__getattr__ (microseconds), too slow for per-request look-ups.
+    @cached_property
     def _idx(self) -> _CatalogIndex:
-        if self._index is None:
-            self._index = _CatalogIndex.build(self)
-        return self._index
+        return _CatalogIndex.build(self)
 
     def all(self) -> tuple[Matter, ...]:
         return self.matter_records
 
     def matter(self, code: str) -> Matter | None:
-        return self._idx().by_code.get(code)
+        return self._idx.by_code.get(code)
 
     def by_service_code(self, service_code: str) -> Matter | None:
         """Look-up for the Open311 facade, which speaks service codes."""
-        return self._idx().by_service_code.get(service_code)
+        return self._idx.by_service_code.get(service_code)
 
     def categories(self) -> tuple[MatterCategory, ...]:
         return self.category_records
 
     def category(self, code: str) -> MatterCategory | None:
-        return self._idx().categories.get(code)
+        return self._idx.categories.get(code)
 
     def by_category(self, code: str) -> tuple[Matter, ...]:
-        return self._idx().by_category.get(code, ())
+        return self._idx.by_category.get(code, ())

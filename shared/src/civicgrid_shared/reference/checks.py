@@ -13,7 +13,7 @@ from typing import Protocol
 
 from .catalog import MatterCatalog
 from .errors import ReferenceDataError
-from .models import Area, BBox, Tier
+from .models import Area, BBox, MatterCategory, Tier, Unit
 from .territory import Territory
 from .units import UnitRegistry
 
@@ -146,17 +146,19 @@ def _check_names_unique(file: str, label: str, scoped: Iterable[tuple[str, str]]
 
 
 def check_units(u: UnitRegistry, file: str = UNITS_FILE) -> None:
-    by_id = {}
+    by_id: dict[str, Unit] = {}
     for unit in u.units:
         if unit.id in by_id:
             raise _fail(file, f"unit {unit.id}", "duplicate unit id")
         by_id[unit.id] = unit
     serving: set[tuple[str, str]] = set()
-    roots = []
+    roots: list[Unit] = []
     for unit in u.units:
         rec = f"unit {unit.id}"
         if len(unit.territory_code) != _CODE_LENGTH[unit.tier]:
-            raise _fail(file, rec, f"territory code {unit.territory_code} does not fit tier {unit.tier}")
+            raise _fail(
+                file, rec, f"territory code {unit.territory_code} does not fit tier {unit.tier}"
+            )
         key = (unit.kind, unit.territory_code)
         if key in serving:
             raise _fail(file, rec, f"a second {unit.kind} unit for territory {unit.territory_code}")
@@ -184,7 +186,7 @@ def check_units(u: UnitRegistry, file: str = UNITS_FILE) -> None:
 
 
 def check_matters(c: MatterCatalog, file: str = MATTERS_FILE) -> None:
-    categories = {}
+    categories: dict[str, MatterCategory] = {}
     for cat in c.categories():
         if cat.code in categories:
             raise _fail(file, f"category {cat.code}", "duplicate category code")
@@ -201,11 +203,11 @@ def check_matters(c: MatterCatalog, file: str = MATTERS_FILE) -> None:
         if m.service_code in service_codes:
             raise _fail(file, rec, f"duplicate service code {m.service_code}")
         service_codes.add(m.service_code)
-        cat = categories.get(m.category_code)
-        if cat is None:
+        category = categories.get(m.category_code)
+        if category is None:
             raise _fail(file, rec, f"unknown category {m.category_code}")
-        if (m.category_name, m.category_name_en) != (cat.name, cat.name_en):
-            raise _fail(file, rec, f"category names differ from category {cat.code}")
+        if (m.category_name, m.category_name_en) != (category.name, category.name_en):
+            raise _fail(file, rec, f"category names differ from category {category.code}")
         if not m.code.startswith(m.category_code + "-"):
             raise _fail(file, rec, f"code does not start with its category {m.category_code}")
         used_categories.add(m.category_code)

@@ -117,34 +117,43 @@ def clear_cache() -> None:
         f.cache_clear()
 
 
-@functools.cache
-def _load_territory(directory: Path) -> Territory:
+def _read_territory(directory: Path) -> Territory:
     t = _read(directory / TERRITORY_FILE, Territory)
     check_territory(t)
     t.build_indexes()
     return t
 
 
-@functools.cache
-def _load_units(directory: Path) -> UnitRegistry:
+def _read_units(directory: Path) -> UnitRegistry:
     u = _read(directory / UNITS_FILE, UnitRegistry)
     check_units(u)
     u.build_indexes()
     return u
 
 
-@functools.cache
-def _load_matters(directory: Path) -> MatterCatalog:
+def _read_matters(directory: Path) -> MatterCatalog:
     c = _read(directory / MATTERS_FILE, MatterCatalog)
     check_matters(c)
     c.build_indexes()
     return c
 
 
-@functools.cache
-def _load_reference(directory: Path) -> ReferenceData:
-    t = _load_territory(directory)
-    u = _load_units(directory)
-    c = _load_matters(directory)
+def read_reference_uncached(directory: str | Path) -> ReferenceData:
+    """Full load and check, bypassing the cache (the generator verifies its output so)."""
+    d = _directory(directory)
+    return _combine(_read_territory(d), _read_units(d), _read_matters(d))
+
+
+def _combine(t: Territory, u: UnitRegistry, c: MatterCatalog) -> ReferenceData:
     check_cross(t, u, c)
     return ReferenceData(territory=t, units=u, matters=c)
+
+
+_load_territory = functools.cache(_read_territory)
+_load_units = functools.cache(_read_units)
+_load_matters = functools.cache(_read_matters)
+
+
+@functools.cache
+def _load_reference(directory: Path) -> ReferenceData:
+    return _combine(_load_territory(directory), _load_units(directory), _load_matters(directory))

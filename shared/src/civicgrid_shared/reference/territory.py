@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-
-from pydantic import PrivateAttr
+from functools import cached_property
 
 from .models import (
     City,
@@ -67,34 +66,33 @@ class Territory(FileHeader):
     communities: tuple[Community, ...]
     grids: tuple[Grid, ...]
 
-    _index: _TerritoryIndex | None = PrivateAttr(default=None)
-
     def build_indexes(self) -> None:
         """Build the look-up indexes now (the loader calls this, so queries never pay)."""
-        self._idx()
+        _ = self._idx  # computed once here, then cached on the instance
 
+    # cached_property, not a pydantic PrivateAttr: private attribute reads go through
+    # BaseModel.__getattr__ (microseconds), too slow for per-request look-ups.
+    @cached_property
     def _idx(self) -> _TerritoryIndex:
-        if self._index is None:
-            self._index = _TerritoryIndex.build(self)
-        return self._index
+        return _TerritoryIndex.build(self)
 
     def county(self, code: str) -> County | None:
-        return self._idx().counties.get(code)
+        return self._idx.counties.get(code)
 
     def township(self, code: str) -> Township | None:
-        return self._idx().townships.get(code)
+        return self._idx.townships.get(code)
 
     def community(self, code: str) -> Community | None:
-        return self._idx().communities.get(code)
+        return self._idx.communities.get(code)
 
     def grid(self, grid_code: str) -> Grid | None:
-        return self._idx().grids.get(grid_code)
+        return self._idx.grids.get(grid_code)
 
     def area(self, code: str) -> AnyArea | None:
         """The area of any tier with this code (the tier follows from the code length)."""
         if code == self.city.code:
             return self.city
-        idx = self._idx()
+        idx = self._idx
         found: AnyArea | None
         match len(code):
             case 6:
@@ -126,22 +124,22 @@ class Territory(FileHeader):
         return None
 
     def townships_in(self, county_code: str) -> tuple[Township, ...]:
-        return self._idx().townships_in.get(county_code, ())
+        return self._idx.townships_in.get(county_code, ())
 
     def communities_in(self, township_code: str) -> tuple[Community, ...]:
-        return self._idx().communities_in.get(township_code, ())
+        return self._idx.communities_in.get(township_code, ())
 
     def grids_in(self, community_code: str) -> tuple[Grid, ...]:
-        return self._idx().grids_in.get(community_code, ())
+        return self._idx.grids_in.get(community_code, ())
 
     def resolve_point(self, lat: float, lon: float) -> Grid | None:
         """The grid containing the point (WGS-84 degrees), or None outside the city."""
-        i = self._idx().points.find(lat, lon)
+        i = self._idx.points.find(lat, lon)
         return None if i is None else self.grids[i]
 
     def path(self, grid_code: str) -> TerritoryPath:
         """City-to-grid codes and names; KeyError for an unknown grid code."""
-        idx = self._idx()
+        idx = self._idx
         grid = idx.grids.get(grid_code)
         if grid is None:
             raise KeyError(f"unknown grid code {grid_code!r}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from pydantic import PrivateAttr
+from functools import cached_property
 
 from .models import FileHeader, Unit
 
@@ -39,21 +38,20 @@ class UnitRegistry(FileHeader):
 
     units: tuple[Unit, ...]
 
-    _index: _UnitIndex | None = PrivateAttr(default=None)
-
     def build_indexes(self) -> None:
-        self._idx()
+        _ = self._idx  # computed once here, then cached on the instance
 
+    # cached_property, not a pydantic PrivateAttr: private attribute reads go through
+    # BaseModel.__getattr__ (microseconds), too slow for per-request look-ups.
+    @cached_property
     def _idx(self) -> _UnitIndex:
-        if self._index is None:
-            self._index = _UnitIndex.build(self.units)
-        return self._index
+        return _UnitIndex.build(self.units)
 
     def all(self) -> tuple[Unit, ...]:
         return self.units
 
     def unit(self, unit_id: str) -> Unit | None:
-        return self._idx().by_id.get(unit_id)
+        return self._idx.by_id.get(unit_id)
 
     def find(self, kind: str, territory_code: str) -> Unit | None:
         """The unit of this kind serving exactly this territory code.
@@ -61,7 +59,7 @@ class UnitRegistry(FileHeader):
         e.g. ("urban_management", county code), ("township_office", township code),
         ("community_committee", community code), ("grid", grid code).
         """
-        return self._idx().by_kind_and_territory.get((kind, territory_code))
+        return self._idx.by_kind_and_territory.get((kind, territory_code))
 
     def find_nearest(self, kind: str, territory_codes: Iterable[str]) -> Unit | None:
         """The first unit of this kind along the codes given, lowest tier first.
@@ -69,7 +67,7 @@ class UnitRegistry(FileHeader):
         Pass TerritoryPath.codes_upward() to find e.g. the mediation committee of a
         grid's community, else of its township.
         """
-        index = self._idx().by_kind_and_territory
+        index = self._idx.by_kind_and_territory
         for code in territory_codes:
             found = index.get((kind, code))
             if found is not None:
@@ -77,18 +75,18 @@ class UnitRegistry(FileHeader):
         return None
 
     def by_kind(self, kind: str) -> tuple[Unit, ...]:
-        return self._idx().by_kind.get(kind, ())
+        return self._idx.by_kind.get(kind, ())
 
     def kinds(self) -> frozenset[str]:
-        return frozenset(self._idx().by_kind)
+        return frozenset(self._idx.by_kind)
 
     def children(self, unit_id: str) -> tuple[Unit, ...]:
         """Units whose escalation target (parent) is this unit."""
-        return self._idx().children.get(unit_id, ())
+        return self._idx.children.get(unit_id, ())
 
     def parent(self, unit_id: str) -> Unit | None:
         """The unit a case escalates to from this one (None at the top)."""
-        idx = self._idx()
+        idx = self._idx
         unit = idx.by_id.get(unit_id)
         if unit is None or unit.parent_id is None:
             return None

@@ -81,6 +81,11 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI answers 400 for a body it cannot decode; every input error is 422 here.
+            return JSONResponse(status_code=422, content={
+                "error": "invalid_request",
+                "errors": [{"field": "body", "reason": "the body is not valid UTF-8 JSON"}]})
         return JSONResponse(status_code=exc.status_code, headers=exc.headers,
                             content={"error": str(exc.detail)})
 

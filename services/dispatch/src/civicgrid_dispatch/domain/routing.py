@@ -18,7 +18,7 @@ TERRITORIAL_UNIT_KIND = {
     "community": "community_committee",
     "township": "township_office",
 }
-CITY_PLATFORM = "city-platform"
+CITY_PLATFORM_KIND = "city_platform"
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Assignment:
 
 
 class UnitFinder(Protocol):
+    city_platform: str
+
     def find(self, kind: str, territory_code: str) -> str | None: ...
 
 
@@ -69,4 +71,4 @@ def route(matter: MatterRule, territory: TerritoryRef, units: UnitFinder) -> Ass
     if owner is not None:
         return Assignment(owner, "county")
     # Nobody in the registry fits: the city platform routes it by hand.
-    return Assignment(CITY_PLATFORM, "city")
+    return Assignment(units.city_platform, "city")

@@ -61,7 +61,13 @@ WORKER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def _area(code: str, name: str, bbox: BBox, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "name": name, **extra, "bbox": list(bbox), "centroid": list(centroid(bbox))}
+    return {
+        "code": code,
+        "name": name,
+        **extra,
+        "bbox": list(bbox),
+        "centroid": list(centroid(bbox)),
+    }
 
 
 def _jitter(rng: random.Random, lo: float = 0.75, hi: float = 1.25) -> float:

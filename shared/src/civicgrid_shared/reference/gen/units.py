@@ -90,7 +90,9 @@ def build_units(territory: dict[str, Any]) -> list[dict[str, Any]]:
         name = f"国家税务总局{city_name}税务局" if kind == "tax" else f"{city_name}{suffix}"
         if kind == "power_supply":
             name = f"国网{city_name}供电公司"
-        units.append(_unit(f"city-{_slug(kind)}", name, kind, "city", city["code"], CITY_PLATFORM_ID))
+        units.append(
+            _unit(f"city-{_slug(kind)}", name, kind, "city", city["code"], CITY_PLATFORM_ID)
+        )
 
     county_kinds = [(kind, suffix) for kind, suffix, _ in DEPARTMENTS] + list(UTILITIES)
     for county in territory["counties"]:
@@ -124,7 +126,14 @@ def build_units(territory: dict[str, Any]) -> list[dict[str, Any]]:
         office_id = f"township-{code}-office"
         office = f"{name}办事处" if township["kind"] == "street" else f"{name}人民政府"
         units.append(
-            _unit(office_id, office, "township_office", "township", code, f"county-{county_code}-command-centre")
+            _unit(
+                office_id,
+                office,
+                "township_office",
+                "township",
+                code,
+                f"county-{county_code}-command-centre",
+            )
         )
         units.append(
             _unit(
