@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from civicgrid_stack.ports import Ports
 from civicgrid_stack.stack import Stack
 

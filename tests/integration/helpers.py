@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from civicgrid_shared.reference.loader import load_territory
 from civicgrid_stack.stack import Stack
 
@@ -24,7 +23,7 @@ def url(stack: Stack, service: str, path: str) -> str:
 
 def random_grid_code() -> str:
     grids = [g.code for g in load_territory().grids]
-    return random.choice(grids)  # noqa: S311 - test data
+    return random.choice(grids)
 
 
 def appeal_body(grid: str, **overrides: Any) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def appeal_body(grid: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def wait_for(probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0,
+async def wait_for(probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0,  # noqa: ASYNC109
                    what: str = "condition") -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -68,7 +67,7 @@ async def produce(stack: Stack, topic: str, key: bytes | None, value: bytes,
 
 
 async def read_topic(stack: Stack, topic: str, until: Callable[[Any], bool],
-                     timeout: float = 30.0) -> Any:
+                     timeout: float = 30.0) -> Any:  # noqa: ASYNC109
     """Read a topic from the start until a record satisfies ``until``; return it."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.broker.bootstrap,
                                 auto_offset_reset="earliest", enable_auto_commit=False,

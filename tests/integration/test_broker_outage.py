@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from civicgrid_stack.stack import Stack
+
 from tests.integration.conftest import start_stack
 from tests.integration.helpers import appeal_body, indicators, random_grid_code, url, wait_for
 

@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-
 from civicgrid_shared.contracts.envelope import new_event
 from civicgrid_shared.contracts.events import AppealReceived, Channel
 from civicgrid_shared.contracts.topics import APPEALS, DEAD_LETTER
 from civicgrid_stack.stack import Stack
+
 from tests.integration.helpers import (
     appeal_body,
     indicators,

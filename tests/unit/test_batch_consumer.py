@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
-
 from civicgrid_shared.contracts.envelope import Envelope, new_event
 from civicgrid_shared.contracts.events import AppealReceived, Channel
 from civicgrid_shared.contracts.topics import APPEALS

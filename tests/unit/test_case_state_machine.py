@@ -2,7 +2,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-
 from civicgrid_dispatch.domain.case import TRANSITIONS, Case, CaseState, IllegalTransition
 from civicgrid_shared.contracts.events import Channel, TerritoryRef
 

@@ -2,7 +2,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-
 from civicgrid_shared.contracts.envelope import EnvelopeError, decode, new_event
 from civicgrid_shared.contracts.events import EVENT_TYPES, AppealReceived, Channel, TerritoryRef
 from civicgrid_shared.contracts.topics import ALL_TOPICS, APPEALS, TopicSpec, validate_registry
@@ -75,7 +74,7 @@ def test_invalid_payload_reason_names_field_not_value() -> None:
 def test_registry_is_valid_and_event_types_unique() -> None:
     validate_registry(ALL_TOPICS)
     assert len(EVENT_TYPES) == len({m.event_type for m in EVENT_TYPES.values()})
-    with pytest.raises(ValueError, match="versioned|look like"):
+    with pytest.raises(ValueError, match=r"versioned|look like"):
         validate_registry((TopicSpec("appeals", 1, "k", "d"),))
     with pytest.raises(ValueError, match="twice"):
         validate_registry((APPEALS, APPEALS))

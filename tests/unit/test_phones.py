@@ -1,5 +1,4 @@
 import pytest
-
 from civicgrid_intake.domain.phones import InvalidPhone, mask, normalise
 
 

@@ -80,7 +80,7 @@ class ServiceRuntime:
         self.pool = await create_pool(self.settings.database_url, self.schema,
                                       self.settings.db_pool_min, self.settings.db_pool_max)
         self._dlq_producer = _LazyProducer(self.settings, f"civicgrid-{self.name}-dlq")
-        dead_letters = DeadLetterPublisher(self._dlq_producer, self.name)  # type: ignore[arg-type]
+        dead_letters = DeadLetterPublisher(self._dlq_producer, self.name)
         for spec in self._consumers:
             consumer = BatchConsumer(
                 spec.name, spec.routes, spec.uow_factory, dead_letters,
@@ -95,8 +95,8 @@ class ServiceRuntime:
         # not ready until the watch reaches the broker.
         await self.watch.start()
 
-    async def _wait_for_database(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def _wait_for_database(self) -> None:
+        deadline = time.monotonic() + 60.0
         while True:
             try:
                 conn = await asyncpg.connect(self.settings.database_url, timeout=5)

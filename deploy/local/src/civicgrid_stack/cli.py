@@ -142,8 +142,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     while True:
         offset = _follow(log, offset)
         state = read_state(layout.state_file)
-        sup = (state or {}).get("supervisor") or {}
-        if state is not None and sup.get("pid") == child.pid and state.get("status") == "ready":
+        sup = state.get("supervisor") if state is not None else None
+        if state is not None and sup is not None and sup["pid"] == child.pid \
+                and state.get("status") == "ready":
             _say(format_table(state))
             _say(f"supervisor pid {child.pid}; stop with: python -m civicgrid_stack down")
             return 0
@@ -179,9 +180,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if state is None:
         _say(f"no stack recorded in {RunLayout(args.run_dir).state_file}")
     else:
-        sup = state.get("supervisor") or {}
+        sup = state.get("supervisor")
         alive = record_alive(sup)
-        _say(f"stack {state.get('status', '?')}; supervisor pid {sup.get('pid')} "
+        _say(f"stack {state.get('status', '?')}; supervisor pid {sup['pid'] if sup else '-'} "
              f"{'running' if alive else 'NOT running'}; run dir {state.get('run_dir')}")
     for row in rows:
         pid = str(row.pid) if row.pid else "-"

@@ -24,7 +24,7 @@ from pathlib import Path
 from civicgrid_stack.errors import StackError
 from civicgrid_stack.pgbin import find_pg_bin, server_major_version
 from civicgrid_stack.pguser import RunAs, resolve_run_as
-from civicgrid_stack.ports import ensure_port_free
+from civicgrid_stack.ports import ensure_port_free, wait_port_free
 from civicgrid_stack.procutil import (
     children_of,
     pid_alive,
@@ -147,6 +147,9 @@ class PostgresCluster:
         else:
             self.kill()
         self._remove_short_socket_dir()
+        # pg_ctl returns once postmaster.pid is gone; the listening socket may close a
+        # moment later. Wait, so that an immediate start() (restart) finds the port free.
+        wait_port_free(self.port, self.host, 10.0)
 
     def _remove_short_socket_dir(self) -> None:
         sock = self.socket_dir
@@ -172,6 +175,7 @@ class PostgresCluster:
                 os.kill(victim, signal.SIGKILL)
         if not wait_gone(victims, 10.0):
             raise StackError(f"PostgreSQL processes {victims} survived SIGKILL")
+        wait_port_free(self.port, self.host, 10.0)
         # The postmaster was re-parented; until its new parent reaps it, a zombie holds
         # the pid and a new postmaster would refuse to start. Give the reaper a moment.
         wait_gone([pid], 2.0, reaped=True)

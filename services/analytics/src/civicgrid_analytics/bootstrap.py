@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from civicgrid_shared.contracts.topics import APPEALS, CASES
 from civicgrid_shared.runtime import ServiceRuntime
 from civicgrid_shared.settings import ServiceSettings
 from civicgrid_shared.web.app import create_app
+from fastapi import FastAPI
+
 from civicgrid_analytics.entrypoints.http import build_router
 from civicgrid_analytics.service_layer.handlers import ROUTES
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from civicgrid_shared.contracts.events import AppealReceived
 from civicgrid_shared.contracts.topics import APPEALS
 from civicgrid_shared.runtime import ServiceRuntime
 from civicgrid_shared.settings import ServiceSettings
 from civicgrid_shared.web.app import create_app
+from fastapi import FastAPI
+
 from civicgrid_dispatch.adapters.reference import ReferenceMatters, ReferenceUnits
 from civicgrid_dispatch.service_layer.handlers import Registrar
 from civicgrid_dispatch.service_layer.unit_of_work import DispatchUnitOfWork

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from civicgrid_shared.runtime import ServiceRuntime
 from civicgrid_shared.settings import ServiceSettings
 from civicgrid_shared.web.app import create_app
+from fastapi import FastAPI
 
 SERVICE = "enforcement"
 MIGRATIONS = Path(__file__).parent / "migrations"

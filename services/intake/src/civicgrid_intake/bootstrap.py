@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from civicgrid_shared.runtime import ServiceRuntime
 from civicgrid_shared.settings import ServiceSettings
 from civicgrid_shared.web.app import create_app
+from fastapi import FastAPI
+
 from civicgrid_intake.adapters.reference import ReferenceLocator, catalog_codes
 from civicgrid_intake.entrypoints.http import build_router
 from civicgrid_intake.service_layer.unit_of_work import IntakeUnitOfWork

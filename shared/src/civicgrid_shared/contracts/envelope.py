@@ -8,6 +8,7 @@ data: ``subject`` is an aggregate id, never a name or a phone number.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ P = TypeVar("P", bound=EventPayload)
 class _RawPayloadFormat(JSONFormat):
     """Leaves the payload as bytes: pydantic parses it straight into the typed model."""
 
-    def read_data(self, body: bytes, datacontenttype: str | None) -> bytes:  # type: ignore[override]
+    def read_data(self, body: bytes, datacontenttype: str | None) -> bytes:
         return body
 
 
@@ -66,7 +67,7 @@ class Envelope:
     key: str | None = None
     topic: str | None = field(default=None, compare=False)
 
-    def payload(self, model: type[P]) -> P:
+    def payload(self, model: builtins.type[P]) -> P:
         try:
             return model.model_validate_json(self.data)
         except ValidationError as exc:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-import asyncpg
+from civicgrid_shared.db.pool import Conn
 
 
-async def claim(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+async def claim(
+    conn: Conn, consumer: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
     """Record the events as processed; return those seen for the first time.
 
     Must run inside the transaction that applies their effects: if that transaction

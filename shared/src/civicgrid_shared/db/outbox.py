@@ -7,9 +7,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
-
 from civicgrid_shared.contracts.envelope import OutgoingEvent
+from civicgrid_shared.db.pool import Conn
 
 NOTIFY_CHANNEL_PREFIX = "outbox_"
 
@@ -27,7 +26,7 @@ def _decode_headers(raw: str | list[list[str]]) -> list[tuple[str, bytes]]:
     return [(k, base64.b64decode(v)) for k, v in items]
 
 
-async def append(conn: asyncpg.Connection, events: Sequence[OutgoingEvent], schema: str) -> None:
+async def append(conn: Conn, events: Sequence[OutgoingEvent], schema: str) -> None:
     """Insert events in the caller's transaction; the relay is woken at commit."""
     if not events:
         return
@@ -53,7 +52,7 @@ class PendingRow:
     created_at_epoch: float
 
 
-async def claim_unpublished(conn: asyncpg.Connection, limit: int) -> list[PendingRow]:
+async def claim_unpublished(conn: Conn, limit: int) -> list[PendingRow]:
     """Lock the oldest unpublished rows (in the caller's transaction), in id order.
 
     Rows are selected by ``published_at IS NULL``, never by "id greater than the last
@@ -77,13 +76,13 @@ async def claim_unpublished(conn: asyncpg.Connection, limit: int) -> list[Pendin
     ]
 
 
-async def mark_published(conn: asyncpg.Connection, ids: Sequence[int]) -> None:
+async def mark_published(conn: Conn, ids: Sequence[int]) -> None:
     await conn.execute(
         "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])", list(ids)
     )
 
 
-async def redrive_since(conn: asyncpg.Connection, seconds: float) -> int:
+async def redrive_since(conn: Conn, seconds: float) -> int:
     """Mark recently published rows unpublished again (the broker lost them).
 
     Consumers' inboxes make the second delivery harmless.
@@ -99,7 +98,7 @@ async def redrive_since(conn: asyncpg.Connection, seconds: float) -> int:
     return int(result.split()[-1])
 
 
-async def purge_published(conn: asyncpg.Connection, older_than_s: float) -> int:
+async def purge_published(conn: Conn, older_than_s: float) -> int:
     result = await conn.execute(
         """
         DELETE FROM outbox
@@ -111,7 +110,7 @@ async def purge_published(conn: asyncpg.Connection, older_than_s: float) -> int:
     return int(result.split()[-1])
 
 
-async def backlog(conn: asyncpg.Connection) -> tuple[int, float]:
+async def backlog(conn: Conn) -> tuple[int, float]:
     """How many rows wait, and the age in seconds of the oldest."""
     row = await conn.fetchrow(
         """

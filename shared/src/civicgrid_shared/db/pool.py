@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# What repositories and delivery helpers accept: a plain or a pooled connection.
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
 

@@ -16,6 +16,7 @@ import asyncpg
 
 from civicgrid_shared.contracts.envelope import EventPayload, OutgoingEvent, new_event
 from civicgrid_shared.db import inbox, outbox
+from civicgrid_shared.db.pool import Conn
 
 
 class UnitOfWork:
@@ -36,7 +37,7 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._conn  # type: ignore[return-value]
 
-    def _bind(self, conn: asyncpg.Connection) -> None:
+    def _bind(self, conn: Conn) -> None:
         """Attach repositories to the connection (override in services)."""
 
     async def __aenter__(self) -> Self:

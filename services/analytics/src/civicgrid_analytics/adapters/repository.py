@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from civicgrid_shared.db.pool import Conn
 
 from civicgrid_analytics.domain.facts import FACT_COLUMNS, merge
 from civicgrid_analytics.domain.indicators import Dimension
@@ -25,7 +25,8 @@ def _pg_type(column: str) -> str:
 
 
 # One statement per batch: unnest arrays into rows, upsert keeping known values.
-_UPSERT = (
+# Column names come from FACT_COLUMNS (constants), never from input.
+_UPSERT = (  # noqa: S608
     "INSERT INTO case_facts (appeal_id, {cols}) "
     "SELECT * FROM unnest($1::uuid[], {params}) "
     "ON CONFLICT (appeal_id) DO UPDATE SET {sets}"
@@ -37,7 +38,7 @@ _UPSERT = (
 
 
 class FactRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
         self._pending: dict[uuid.UUID, dict[str, Any]] = {}
 

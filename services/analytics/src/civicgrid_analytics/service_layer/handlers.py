@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from civicgrid_shared.contracts.envelope import Envelope
+from civicgrid_shared.contracts.envelope import Envelope, EventPayload
 from civicgrid_shared.contracts.events import (
     AppealReceived,
     CaseAssigned,
     CaseRegistered,
     CaseRejected,
 )
+from civicgrid_shared.messaging.consumer import Handler
+
 from civicgrid_analytics.domain import facts
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 
@@ -29,7 +31,7 @@ async def on_case_assigned(e: CaseAssigned, _: Envelope, uow: AnalyticsUnitOfWor
     uow.facts.record(*facts.case_assigned(e))
 
 
-ROUTES = {
+ROUTES: dict[type[EventPayload], Handler[AnalyticsUnitOfWork]] = {
     AppealReceived: on_appeal_received,
     CaseRegistered: on_case_registered,
     CaseRejected: on_case_rejected,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from civicgrid_shared.db.pool import Conn
 from civicgrid_shared.db.uow import UnitOfWork
+
 from civicgrid_analytics.adapters.repository import FactRepository
 
 
 class AnalyticsUnitOfWork(UnitOfWork):
     facts: FactRepository
 
-    def _bind(self, conn: asyncpg.Connection) -> None:
+    def _bind(self, conn: Conn) -> None:
         self.facts = FactRepository(conn)
 
     async def commit(self) -> None:

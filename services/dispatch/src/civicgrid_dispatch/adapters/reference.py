@@ -6,6 +6,7 @@ from civicgrid_shared.reference.catalog import MatterCatalog
 from civicgrid_shared.reference.loader import load_matters, load_units
 from civicgrid_shared.reference.models import Matter
 from civicgrid_shared.reference.units import UnitRegistry
+
 from civicgrid_dispatch.domain.routing import CITY_PLATFORM_KIND, MatterRule
 
 # An appeal no one could classify goes to the city platform's manual queue.

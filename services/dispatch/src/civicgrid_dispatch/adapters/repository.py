@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
+from civicgrid_shared.db.pool import Conn
 
 from civicgrid_dispatch.domain.case import Case
 
 
 class CaseRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def next_case_number(self, at: datetime) -> str:

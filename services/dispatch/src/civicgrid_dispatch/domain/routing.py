@@ -59,9 +59,9 @@ def _territory_code(territory: TerritoryRef, tier: str) -> str | None:
 def route(matter: MatterRule, territory: TerritoryRef, units: UnitFinder) -> Assignment:
     owner = (units.find(matter.department_kind, territory.county_code)
              if territory.county_code else None)
-    if matter.nature == "component" or matter.expected_tier in ("county", "city"):
-        if owner is not None:
-            return Assignment(owner, "county")
+    owner_first = matter.nature == "component" or matter.expected_tier in ("county", "city")
+    if owner_first and owner is not None:
+        return Assignment(owner, "county")
     kind = TERRITORIAL_UNIT_KIND.get(matter.expected_tier)
     code = _territory_code(territory, matter.expected_tier)
     if kind is not None and code is not None:

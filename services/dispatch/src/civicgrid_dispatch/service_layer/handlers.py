@@ -15,6 +15,7 @@ from civicgrid_shared.contracts.events import (
     CaseRejected,
 )
 from civicgrid_shared.contracts.topics import CASES
+
 from civicgrid_dispatch.domain.case import Case
 from civicgrid_dispatch.domain.deadlines import due
 from civicgrid_dispatch.domain.routing import MatterRule, UnitFinder, route

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from civicgrid_shared.db.pool import Conn
 from civicgrid_shared.db.uow import UnitOfWork
+
 from civicgrid_dispatch.adapters.repository import CaseRepository
 
 
 class DispatchUnitOfWork(UnitOfWork):
     cases: CaseRepository
 
-    def _bind(self, conn: asyncpg.Connection) -> None:
+    def _bind(self, conn: Conn) -> None:
         self.cases = CaseRepository(conn)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-
 from civicgrid_shared.contracts.events import Channel, TerritoryRef
+from civicgrid_shared.db.pool import Conn
+
 from civicgrid_intake.domain.model import Appeal
 
 _COLUMNS = """a.appeal_id, a.tracking_code, a.channel, a.external_id, a.received_at,
@@ -40,7 +41,7 @@ def _to_appeal(row: asyncpg.Record) -> Appeal:
 
 
 class AppealRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def add(self, appeal: Appeal, latitude: float | None, longitude: float | None) -> bool:

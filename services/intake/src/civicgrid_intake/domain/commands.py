@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
 from civicgrid_shared.contracts.events import Channel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 GridCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{20}$")]
 

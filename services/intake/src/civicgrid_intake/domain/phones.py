@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import phonenumbers
-
 from civicgrid_shared.errors import SafeError
 
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
+from civicgrid_shared.contracts.events import Channel, TerritoryRef
+from civicgrid_shared.logs import correlation_id
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel
 
-from civicgrid_shared.contracts.events import Channel, TerritoryRef
-from civicgrid_shared.logs import correlation_id
 from civicgrid_intake.domain.commands import SubmitAppeal
 from civicgrid_intake.domain.model import Appeal
 from civicgrid_intake.service_layer import handlers

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from civicgrid_shared.contracts.topics import APPEALS
 from civicgrid_shared.errors import SafeError
+
 from civicgrid_intake.domain import phones
 from civicgrid_intake.domain.commands import SubmitAppeal
 from civicgrid_intake.domain.model import Appeal, UnknownLocation, clean_text, new_tracking_code

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from civicgrid_shared.db.pool import Conn
 from civicgrid_shared.db.uow import UnitOfWork
+
 from civicgrid_intake.adapters.repository import AppealRepository
 
 
 class IntakeUnitOfWork(UnitOfWork):
     appeals: AppealRepository
 
-    def _bind(self, conn: asyncpg.Connection) -> None:
+    def _bind(self, conn: Conn) -> None:
         self.appeals = AppealRepository(conn)

@@ -1,0 +1,47 @@
+# civicgrid: one platform for grassroots governance.
+#   make run    set up and run the whole platform in the foreground (Ctrl-C stops it)
+#   make up     the same in the background; returns once every service is ready
+#   make down   stop everything `make up` started
+#   make test   unit and integration tests (real broker and PostgreSQL, started by the tests)
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: setup run up down status test test-unit test-integration lint reference
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock shared/pyproject.toml deploy/local/pyproject.toml \
+               $(wildcard services/*/pyproject.toml) scripts/bootstrap.sh
+	@scripts/bootstrap.sh
+
+run: setup
+	@$(RUN) python -m civicgrid_stack run
+
+up: setup
+	@$(RUN) python -m civicgrid_stack up
+
+down: setup
+	@$(RUN) python -m civicgrid_stack down
+
+status: setup
+	@$(RUN) python -m civicgrid_stack status
+
+test: setup
+	@$(RUN) pytest -q tests deploy/local/tests
+
+test-unit: setup
+	@$(RUN) pytest -q tests/unit
+
+test-integration: setup
+	@$(RUN) pytest -q tests/integration
+
+lint: setup
+	@$(RUN) ruff check .
+	@$(RUN) mypy -p civicgrid_shared -p civicgrid_intake -p civicgrid_dispatch \
+		-p civicgrid_enforcement -p civicgrid_analytics -p civicgrid_stack
+
+# Regenerate the reference data (city, units, matter catalog) from its seed.
+reference: setup
+	@$(RUN) python -m civicgrid_shared.reference.generate --seed 12345
