@@ -169,6 +169,9 @@ async def test_every_service_is_ready_and_exposes_metrics(stack: Stack) -> None:
             assert "civicgrid_outbox_published_total" in text
         analytics = (await client.get(url(stack, "analytics", "/metrics"))).text
         assert "civicgrid_faststream_received_messages_total" in analytics
+        assert 'civicgrid_consumer_lag_records{consumer="analytics",topic="civicgrid.cases.v1"}' \
+            in analytics
+        assert "civicgrid_outbox_backlog{" in analytics
 
 
 async def _territory(grid_code: str) -> Any:

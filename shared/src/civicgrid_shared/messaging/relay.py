@@ -74,7 +74,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         failures = 0
-        last_purge = 0.0
+        last_purge = last_measure = 0.0
         while True:
             try:
                 await self._ensure_leader()
@@ -84,9 +84,12 @@ class OutboxRelay:
                 sent = await self.publish_once()
                 failures = 0
                 self.last_success = time.monotonic()
+                if time.monotonic() - last_measure > 5:
+                    last_measure = time.monotonic()
+                    await self._measure()
                 if time.monotonic() - last_purge > 60:
                     last_purge = time.monotonic()
-                    await self._purge_and_measure()
+                    await self._purge()
                 if sent == 0:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
@@ -151,9 +154,12 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
-    async def _purge_and_measure(self) -> None:
+    async def _purge(self) -> None:
         async with self._pool.acquire() as conn:
             await outbox.purge_published(conn, self._settings.outbox_retention_s)
+
+    async def _measure(self) -> None:
+        async with self._pool.acquire() as conn:
             count, age = await outbox.backlog(conn)
         metrics.OUTBOX_BACKLOG.labels(self._service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)

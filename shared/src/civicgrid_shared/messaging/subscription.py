@@ -65,4 +65,5 @@ def subscribe(
     )
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
-        await consumer.process(records if isinstance(records, tuple) else (records,))
+        await consumer.process(
+            list(records) if isinstance(records, (tuple, list)) else [records])

@@ -93,6 +93,29 @@ class BrokerWatch:
             await self._broker.start()
             self.subscribers_running = True
         self.last_ok = time.monotonic()
+        await self._measure_lag()
+
+    async def _measure_lag(self) -> None:
+        """Records behind the end of the log, per consumer group and topic."""
+        if self._broker is None:
+            return
+        for sub in self._broker.subscribers:
+            consumer = getattr(sub, "consumer", None)
+            group = getattr(sub, "group_id", None)
+            if consumer is None or group is None:
+                continue
+            lag: dict[str, int] = dict.fromkeys(getattr(sub, "topic_names_for_subscribe", ()), 0)
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is None:
+                    continue
+                try:
+                    position = await asyncio.wait_for(consumer.position(tp), 1.0)
+                except Exception:  # noqa: S112 - a partition being rebalanced has no position
+                    continue
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - position)
+            for topic, value in lag.items():
+                metrics.CONSUMER_LAG.labels(group, topic).set(value)
 
     async def _restart_subscribers(self) -> None:
         if self._broker is None or not self.subscribers_running:
