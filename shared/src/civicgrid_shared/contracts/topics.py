@@ -27,12 +27,34 @@ CASES = TopicSpec(
     "civicgrid.cases.v1", 6, "case id",
     "Case life-cycle events owned by dispatch (registered, assigned, ...).",
 )
+RESPONSES = TopicSpec(
+    "civicgrid.unit-responses.v1", 6, "case id",
+    "Department systems' responses to their tasks: sign for, return, extend, escalate, resolve.",
+)
+ENFORCEMENT = TopicSpec(
+    "civicgrid.enforcement.v1", 3, "case id",
+    "Enforcement case events, and outcomes handed back to dispatch.",
+)
 DEAD_LETTER = TopicSpec(
     "civicgrid.deadletter.v1", 1, "original key",
     "Records that could not be processed after bounded retries, with the reason in headers.",
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (APPEALS, CASES, DEAD_LETTER)
+ALL_TOPICS: tuple[TopicSpec, ...] = (APPEALS, CASES, RESPONSES, ENFORCEMENT, DEAD_LETTER)
+
+TASK_TOPIC_PREFIX = "civicgrid.tasks."
+
+
+def task_topic(unit_id: str) -> TopicSpec:
+    """Each unit's tasks on a topic of its own, so access can be granted per topic.
+
+    Created on first use (there are thousands of units), one partition: a unit's
+    task stream is small and its order is the order of assignment.
+    """
+    return TopicSpec(
+        f"{TASK_TOPIC_PREFIX}{unit_id}.v1", 1, "case id",
+        f"Tasks assigned to unit {unit_id} (case.assigned and later changes of its cases).",
+    )
 
 _NAME = re.compile(r"^civicgrid\.[a-z0-9-]+(\.[a-z0-9-]+)*\.v[0-9]+$")
 
