@@ -70,3 +70,13 @@ def validate_registry(topics: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
         if topic.name in seen:
             raise ValueError(f"topic {topic.name} is registered twice")
         seen.add(topic.name)
+
+
+def spec_for(name: str) -> TopicSpec | None:
+    """The registered shape of a topic name, including per-unit task topics."""
+    for spec in ALL_TOPICS:
+        if spec.name == name:
+            return spec
+    if name.startswith(TASK_TOPIC_PREFIX) and name.endswith(".v1"):
+        return task_topic(name[len(TASK_TOPIC_PREFIX):-len(".v1")])
+    return None

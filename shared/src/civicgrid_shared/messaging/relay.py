@@ -18,10 +18,12 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from civicgrid_shared import metrics
+from civicgrid_shared.contracts.topics import spec_for
 from civicgrid_shared.db import outbox
 from civicgrid_shared.errors import safe_reason
 from civicgrid_shared.logs import get_logger
 from civicgrid_shared.messaging.broker import make_producer
+from civicgrid_shared.messaging.topics import admin_client, ensure_topics
 from civicgrid_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -41,6 +43,8 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"civicgrid-relay-{schema}".encode())
         self.last_success: float = 0.0
         self.active = False
+        # Topics known to exist: others (per-unit task topics) are created before use.
+        self._known_topics: set[str] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
@@ -65,6 +69,7 @@ class OutboxRelay:
 
     async def redrive_recent(self) -> int:
         """Re-send what was published within the retention window (the broker lost it)."""
+        self._known_topics.clear()
         async with self._pool.acquire() as conn:
             count = await outbox.redrive_since(conn, self._settings.outbox_retention_s)
         metrics.OUTBOX_REDRIVEN.labels(self._service).inc(count)
@@ -144,6 +149,7 @@ class OutboxRelay:
             rows = await outbox.claim_unpublished(conn, self._settings.outbox_batch_size)
             if not rows:
                 return 0
+            await self._ensure_topics({row.topic for row in rows})
             futures = [
                 await producer.send(row.topic, value=row.value, key=row.key.encode(),
                                     headers=row.headers)
@@ -153,6 +159,26 @@ class OutboxRelay:
             await outbox.mark_published(conn, [row.id for row in rows])
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
+
+    async def _ensure_topics(self, names: set[str]) -> None:
+        unknown = names - self._known_topics
+        if not unknown:
+            return
+        specs = []
+        for name in sorted(unknown):
+            spec = spec_for(name)
+            if spec is None:
+                raise ValueError(f"outbox row for unregistered topic {name}")
+            specs.append(spec)
+        admin = admin_client(self._settings, f"civicgrid-{self._service}-relay-admin")
+        await admin.start()
+        try:
+            created = await ensure_topics(admin, specs, self._settings)
+        finally:
+            await admin.close()
+        if created:
+            log.info("topics created on first use", topics=created)
+        self._known_topics |= unknown
 
     async def _purge(self) -> None:
         async with self._pool.acquire() as conn:
