@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := .tools/bin/uv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup run up down status test test-unit test-integration lint reference
+.PHONY: setup run up down status test test-unit test-integration lint reference contracts
 
 setup: .venv/.synced
 
@@ -45,3 +45,8 @@ lint: setup
 # Regenerate the reference data (city, units, matter catalog) from its seed.
 reference: setup
 	@$(RUN) python -m civicgrid_shared.reference.generate --seed 12345
+
+# Regenerate docs/asyncapi.json, docs/events.md and docs/schemas/ from the code; refuses
+# to overwrite a released schema version with a breaking change.
+contracts: setup
+	@$(RUN) python -m civicgrid_shared.contracts.docs
