@@ -29,7 +29,7 @@ status: setup
 	@$(RUN) python -m civicgrid_stack status
 
 test: setup
-	@$(RUN) pytest -q tests deploy/local/tests
+	@$(RUN) pytest -q tests deploy/local/tests clients/department/tests
 
 test-unit: setup
 	@$(RUN) pytest -q tests/unit
@@ -40,7 +40,8 @@ test-integration: setup
 lint: setup
 	@$(RUN) ruff check .
 	@$(RUN) mypy -p civicgrid_shared -p civicgrid_intake -p civicgrid_dispatch \
-		-p civicgrid_enforcement -p civicgrid_analytics -p civicgrid_stack
+		-p civicgrid_enforcement -p civicgrid_analytics -p civicgrid_stack \
+		-p civicgrid_department_client
 
 # Regenerate the reference data (city, units, matter catalog) from its seed.
 reference: setup
