@@ -32,6 +32,13 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_metadata_max_age_ms: int = 5000
+    # Apache Kafka in production: SASL (SCRAM) over TLS, one principal per service and
+    # per department (deploy/README.md). The embedded broker needs none of this.
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
     kafka_linger_ms: int = 2
     kafka_max_batch_size: int = 256 * 1024
     consumer_max_records: int = 1000

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 from aiokafka import AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from civicgrid_shared.logs import get_logger
 from civicgrid_shared.settings import ServiceSettings
+
+
+def _ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    if "SSL" not in settings.kafka_security_protocol:
+        return None
+    context: ssl.SSLContext = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return context
+
+
+def connection_options(settings: ServiceSettings) -> dict[str, Any]:
+    """aiokafka keyword arguments for TLS and SASL, from the settings."""
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    context = _ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    return options
+
+
+def _security(settings: ServiceSettings) -> BaseSecurity | None:
+    if not settings.kafka_security_protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=_ssl_context(settings)) \
+            if settings.kafka_security_protocol == "SSL" else None
+    scram = SASLScram256 if settings.kafka_sasl_mechanism == "SCRAM-SHA-256" else SASLScram512
+    return scram(
+        username=settings.kafka_sasl_username or "",
+        password=settings.kafka_sasl_password or "",
+        ssl_context=_ssl_context(settings),
+    )
 
 
 def make_broker(
@@ -33,6 +72,7 @@ def make_broker(
         ],
         logger=get_logger("faststream"),
         graceful_timeout=10.0,
+        security=_security(settings),
     )
 
 
@@ -48,4 +88,5 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         request_timeout_ms=10_000,
         retry_backoff_ms=100,
+        **connection_options(settings),
     )

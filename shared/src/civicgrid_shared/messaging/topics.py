@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from civicgrid_shared.contracts.topics import TopicSpec
+from civicgrid_shared.messaging.broker import connection_options
 from civicgrid_shared.settings import ServiceSettings
 
 
@@ -17,6 +18,7 @@ def admin_client(settings: ServiceSettings, client_id: str) -> AIOKafkaAdminClie
         client_id=client_id,
         request_timeout_ms=5000,
         metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        **connection_options(settings),
     )
 
 
