@@ -13,7 +13,7 @@ from aiokafka import ConsumerRecord
 from civicgrid_shared.contracts.envelope import Envelope, new_event
 from civicgrid_shared.contracts.events import AppealReceived, Channel
 from civicgrid_shared.contracts.topics import APPEALS
-from civicgrid_shared.errors import SafeError
+from civicgrid_shared.errors import Rejected, SafeError
 from civicgrid_shared.messaging.consumer import BatchConsumer, sanitize_headers
 
 
@@ -151,3 +151,18 @@ def test_invalid_utf8_headers_are_replaced() -> None:
     record = _record(b"{}", [("ce_id", b"\xff\xfe")], 0)
     clean = sanitize_headers(record)
     assert clean.headers[0][1].decode("utf-8")
+
+
+async def test_rejected_event_is_dead_lettered_without_retries() -> None:
+    store, dlq = FakeStore(), FakeDeadLetters()
+    calls = 0
+
+    async def refuse(e: AppealReceived, meta: Envelope, uow: FakeUoW) -> None:
+        nonlocal calls
+        calls += 1
+        raise Rejected("case_id: no such case")
+
+    record, _ = _appeal_record(0)
+    await _consumer(store, dlq, refuse).process([record])
+    assert calls == 2  # once in the batch, once alone: then no retries
+    assert len(dlq.sent) == 1 and "no such case" in dlq.sent[0][1]

@@ -21,3 +21,14 @@ def test_invalid_numbers_are_refused_without_echoing_them(raw: str) -> None:
     with pytest.raises(InvalidPhone) as err:
         normalise(raw)
     assert raw not in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我是欧阳娜娜，电话13987654321。", "我是欧阳娜娜，电话139****4321。"),
+    ("联系139-8765-4321或+86 139 8765 4321", "联系139****4321或139****4321"),
+    ("共28名工人欠薪18万元，3单元502室", "共28名工人欠薪18万元，3单元502室"),
+])
+def test_phone_numbers_in_free_text_are_masked(text: str, expected: str) -> None:
+    from civicgrid_intake.domain.phones import mask_in_text
+
+    assert mask_in_text(text) == expected

@@ -12,6 +12,11 @@ class SafeError(Exception):
     """A domain or validation error whose message names fields and rules, never values."""
 
 
+class Rejected(SafeError):
+    """The message is wrong for good (unknown case, not the sender's case, illegal move):
+    retrying cannot help, so a consumer dead-letters it at once."""
+
+
 # SQLSTATE classes that say "try again later", not "this message is bad":
 # 08 connection, 53 resources, 57 operator intervention (shutdown), 40 rollbacks.
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "40")

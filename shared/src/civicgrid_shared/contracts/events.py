@@ -174,6 +174,29 @@ class CaseSignedFor(EventPayload):
     on_time: bool
 
 
+class CaseStarted(EventPayload):
+    """The unit began handling the case (处置中)."""
+
+    event_type = "civicgrid.case.started"
+
+    case_id: uuid.UUID
+    appeal_id: uuid.UUID
+    unit_id: str
+    started_at: AwareDatetime
+
+
+class CaseResponded(EventPayload):
+    """A summoned county department reported (报到)."""
+
+    event_type = "civicgrid.case.responded"
+
+    case_id: uuid.UUID
+    appeal_id: uuid.UUID
+    unit_id: str
+    on_time: bool
+    responded_at: AwareDatetime
+
+
 class CaseReturned(EventPayload):
     """The unit sent a misrouted case back to the platform (退单), with a reason."""
 
@@ -403,6 +426,8 @@ class UnitResponse(EventPayload):
     reason: str | None = Field(default=None, max_length=2000)
     result: str | None = Field(default=None, max_length=5000)
     requested_due: AwareDatetime | None = None
+    # With action=escalate: "whistle" summons the county department (吹哨); default escalate.
+    escalation_kind: EscalationKind | None = None
     acted_at: AwareDatetime
 
 
@@ -422,7 +447,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
     model.event_type: model
     for model in (
         AppealReceived, CaseRegistered, CaseRejected, CaseAssigned, CaseMerged, CaseSignedFor,
-        CaseReturned, CaseExtensionRequested, CaseExtensionDecided, CaseEscalated,
+        CaseStarted, CaseResponded, CaseReturned, CaseExtensionRequested, CaseExtensionDecided,
+        CaseEscalated,
         CaseDeadlineWarning, CaseOverdue, CaseSupervised, CaseResolved, CallbackRequested,
         CallbackAnswered, CaseCalledBack, CaseReopened, CaseClosed, CaseHandedOver,
         UnitResponse, EnforcementOutcome,

@@ -34,7 +34,8 @@ class Flow:
 _CASE_CONSUMERS = ("analytics", "intake")
 _LIFE_CYCLE: tuple[type[EventPayload], ...] = (
     ev.CaseRegistered, ev.CaseRejected, ev.CaseAssigned, ev.CaseMerged, ev.CaseSignedFor,
-    ev.CaseReturned, ev.CaseExtensionRequested, ev.CaseExtensionDecided, ev.CaseEscalated,
+    ev.CaseStarted, ev.CaseResponded, ev.CaseReturned, ev.CaseExtensionRequested,
+    ev.CaseExtensionDecided, ev.CaseEscalated,
     ev.CaseDeadlineWarning, ev.CaseOverdue, ev.CaseSupervised, ev.CaseResolved,
     ev.CallbackRequested, ev.CaseCalledBack, ev.CaseReopened, ev.CaseClosed, ev.CaseHandedOver,
 )

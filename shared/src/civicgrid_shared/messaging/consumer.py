@@ -22,7 +22,7 @@ from aiokafka import ConsumerRecord
 from civicgrid_shared import metrics
 from civicgrid_shared.contracts.envelope import Envelope, EnvelopeError, EventPayload, decode
 from civicgrid_shared.db.uow import UnitOfWork
-from civicgrid_shared.errors import is_transient, safe_reason
+from civicgrid_shared.errors import Rejected, is_transient, safe_reason
 from civicgrid_shared.logs import correlated, get_logger
 from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
 
@@ -139,12 +139,12 @@ class BatchConsumer(Generic[U]):
                 if is_transient(exc):
                     await self._pause_after_transient(exc)
                     raise
-                metrics.EVENT_RETRIES.labels(self.name).inc()
-                if attempt >= self._max_attempts:
+                if attempt >= self._max_attempts or isinstance(exc, Rejected):
                     await self._dead_letter(
                         item.record, f"handler: {safe_reason(exc)}", attempt, "handler"
                     )
                     return
+                metrics.EVENT_RETRIES.labels(self.name).inc()
                 log.warning("event failed, will retry", consumer=self.name,
                             event_type=item.envelope.type, attempt=attempt,
                             reason=safe_reason(exc))

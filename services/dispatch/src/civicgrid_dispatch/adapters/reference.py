@@ -23,19 +23,31 @@ def _rule(m: Matter) -> MatterRule:
         department_kind=m.department_kind, expected_tier=m.expected_tier,
         priority=m.priority, sign_for_hours=m.sign_for_hours,
         resolve_amount=m.resolve_limit.value, resolve_unit=m.resolve_limit.unit,
-        enforcement=m.enforcement,
+        enforcement=m.enforcement, mediation=m.mediation,
     )
+
+
+# Unpaid-wage matters are found in the catalog by these words in their name or keywords.
+WAGE_WORDS = ("欠薪", "讨薪", "工资")
 
 
 class ReferenceMatters:
     def __init__(self, catalog: MatterCatalog | None = None) -> None:
-        self._rules = {m.code: _rule(m) for m in (catalog or load_matters()).all()}
+        matters = (catalog or load_matters()).all()
+        self._rules = {m.code: _rule(m) for m in matters}
+        self._wage_codes = frozenset(
+            m.code for m in matters
+            if any(w in m.name or any(w in k for k in m.keywords) for w in WAGE_WORDS)
+        )
 
     def rule(self, code: str) -> MatterRule | None:
         return self._rules.get(code)
 
     def unclassified(self) -> MatterRule:
         return UNCLASSIFIED
+
+    def is_unpaid_wages(self, code: str) -> bool:
+        return code in self._wage_codes
 
 
 class ReferenceUnits:
@@ -47,3 +59,19 @@ class ReferenceUnits:
     def find(self, kind: str, territory_code: str) -> str | None:
         unit = self._units.find(kind, territory_code)
         return unit.id if unit is not None else None
+
+    def exists(self, unit_id: str) -> bool:
+        return self._units.unit(unit_id) is not None
+
+    def tier(self, unit_id: str) -> str | None:
+        unit = self._units.unit(unit_id)
+        return unit.tier if unit is not None else None
+
+    def kind(self, unit_id: str) -> str | None:
+        unit = self._units.unit(unit_id)
+        return unit.kind if unit is not None else None
+
+    def parent(self, unit_id: str) -> tuple[str, str] | None:
+        """The unit a case escalates to from this one, and its tier (None at the top)."""
+        parent = self._units.parent(unit_id)
+        return (parent.id, parent.tier) if parent is not None else None

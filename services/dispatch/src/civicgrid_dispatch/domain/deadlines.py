@@ -41,3 +41,20 @@ def due(start: datetime, amount: float, unit: str) -> datetime:
     if unit == "working_days":
         return add_working_days(start, int(amount))
     raise ValueError(f"unknown time-limit unit {unit!r}")
+
+
+def scaled_due(start: datetime, amount: float, unit: str, scale: float = 1.0) -> datetime:
+    """``due`` with the window stretched by ``scale`` (simulations and tests run time fast).
+
+    The calendar is applied first, then the scale: at scale 1/3600 a limit of 7 working
+    days across a holiday stays proportionally longer than one across a plain week.
+    """
+    if scale == 1.0:
+        return due(start, amount, unit)
+    return start + (due(start, amount, unit) - start) * scale
+
+
+def warn_at(start: datetime, due_at: datetime, fraction: float) -> datetime:
+    """When to warn: ``fraction`` of the window before the deadline (never before start)."""
+    window = max(due_at - start, timedelta(0))
+    return due_at - window * min(max(fraction, 0.0), 1.0)

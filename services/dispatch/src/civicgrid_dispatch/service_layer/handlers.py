@@ -1,46 +1,63 @@
-"""Dispatch's handlers: events in, state changed, events emitted through the outbox."""
+"""Registration (立案) and dispatch (派遣) of received appeals.
+
+In order of precedence an appeal is:
+- historical (imported): registered and replayed with its original times, no timers;
+- a duplicate of an open case: merged into it (CaseMerged), nobody is sent it again;
+- resolved on the spot by a grid worker: registered, assigned to the grid, resolved;
+- otherwise routed (green channel, enforcement, mediation, or plain routing) and assigned.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import datetime
 
 from civicgrid_shared.contracts.envelope import Envelope
 from civicgrid_shared.contracts.events import (
     AppealReceived,
+    AssignmentReason,
     CaseAssigned,
+    CaseClosed,
+    CaseHandedOver,
+    CaseMerged,
     CaseRegistered,
     CaseRejected,
+    CaseResolved,
+    HistoricalRecord,
 )
-from civicgrid_shared.contracts.topics import CASES
+from civicgrid_shared.contracts.topics import CASES, ENFORCEMENT
 
 from civicgrid_dispatch.domain.case import Case
-from civicgrid_dispatch.domain.deadlines import due
-from civicgrid_dispatch.domain.routing import MatterRule, UnitFinder, route
+from civicgrid_dispatch.domain.routing import GRID_KIND, MatterRule, plan_dispatch
+from civicgrid_dispatch.domain.wages import (
+    mentions_wages,
+    parse_wage_claim,
+    takes_green_channel,
+)
+from civicgrid_dispatch.service_layer.ops import CaseOps, Cause
 from civicgrid_dispatch.service_layer.unit_of_work import DispatchUnitOfWork
 
-
-class MatterLookup(Protocol):
-    def rule(self, code: str) -> MatterRule | None: ...
-
-    def unclassified(self) -> MatterRule: ...
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-@dataclass(frozen=True)
-class Registrar:
-    """The reference data registration needs, injected by bootstrap."""
+def history_unit(agency: str) -> str:
+    """The unit id of a historical case's source agency ("DOT" → "history-dot")."""
+    slug = _NOT_SLUG.sub("-", agency.lower()).strip("-") or "unknown"
+    return f"history-{slug}"
 
-    matters: MatterLookup
-    units: UnitFinder
+
+@dataclass
+class Registrar(CaseOps):
+    """Registers each received appeal as a case and dispatches it."""
 
     async def on_appeal_received(self, event: AppealReceived, meta: Envelope,
                                  uow: DispatchUnitOfWork) -> None:
-        """Register the appeal as a case and assign it to a unit, with deadlines."""
         if await uow.cases.exists_for_appeal(event.appeal_id):
             return  # already registered (e.g. the appeal was re-sent after a broker reset)
-        now = datetime.now(UTC)
+        cause = Cause.of(meta)
+        now = self.clock()
         if event.territory.county_code is None:
             uow.emit(
                 CaseRejected(appeal_id=event.appeal_id, channel=event.channel,
@@ -51,41 +68,134 @@ class Registrar:
                 correlation_id=meta.correlation_id, causation_id=meta.id,
             )
             return
+        if event.history is None and event.duplicate_of_case_id is not None \
+                and await self._merge(event, cause, uow, now):
+            return
         rule = (self.matters.rule(event.matter_code) if event.matter_code else None) \
             or self.matters.unclassified()
+        registered_at = event.history.created_at if event.history else now
         case = Case(
             case_id=uuid.uuid4(), appeal_id=event.appeal_id,
-            case_number=await uow.cases.next_case_number(now),
+            case_number=await uow.cases.next_case_number(registered_at),
             channel=event.channel, matter_code=rule.code, category_code=rule.category_code,
             priority=rule.priority, territory=event.territory, received_at=event.received_at,
+            historical=event.history is not None, title=event.title, content=event.content,
+            contact_phone_masked=event.contact_phone_masked,
+            correlation_id=meta.correlation_id,
         )
-        case.register(now)
-        assignment = route(rule, event.territory, self.units)
-        case.assign(
-            assignment.unit_id, assignment.tier,
-            sign_for_due=due(now, rule.sign_for_hours, "hours"),
-            resolve_due=due(now, rule.resolve_amount, rule.resolve_unit),
-            at=now,
+        case.register(registered_at)
+        if event.history is not None:
+            await self._replay_history(case, rule, event.history, cause, uow)
+            return
+        grid_unit = self.units.find(GRID_KIND, event.territory.grid_code) \
+            if event.resolved_on_spot and event.territory.grid_code else None
+        if grid_unit is not None:
+            await self._resolve_on_the_spot(case, grid_unit, event, cause, uow, now)
+            return
+        await self._dispatch(case, rule, event, cause, uow, now)
+
+    # -- the paths -------------------------------------------------------------------------
+
+    def _registered(self, case: Case) -> CaseRegistered:
+        assert case.registered_at is not None
+        return CaseRegistered(
+            case_id=case.case_id, appeal_id=case.appeal_id, case_number=case.case_number,
+            channel=case.channel, matter_code=case.matter_code,
+            category_code=case.category_code, priority=case.priority,
+            territory=case.territory, received_at=case.received_at,
+            registered_at=case.registered_at,
         )
+
+    async def _merge(self, event: AppealReceived, cause: Cause, uow: DispatchUnitOfWork,
+                     now: datetime) -> bool:
+        """合并: a repeat report of an open case joins it. False if that case is not open."""
+        assert event.duplicate_of_case_id is not None
+        case = await uow.cases.get(event.duplicate_of_case_id, lock=True)
+        if case is None or not case.is_open:
+            return False
+        await uow.cases.add_merged_appeal(case.case_id, event.appeal_id, event.channel,
+                                          event.received_at, now)
+        self.emit_case(uow, case, CaseMerged(
+            case_id=case.case_id, appeal_id=event.appeal_id, channel=event.channel,
+            received_at=event.received_at, merged_at=now,
+        ), cause)
+        return True
+
+    async def _dispatch(self, case: Case, rule: MatterRule, event: AppealReceived,
+                        cause: Cause, uow: DispatchUnitOfWork, now: datetime) -> None:
+        green = self.matters.is_unpaid_wages(rule.code) and mentions_wages(event.content) \
+            and takes_green_channel(parse_wage_claim(event.content),
+                                    self.policy.green_channel_min_workers,
+                                    self.policy.green_channel_min_amount_yuan)
+        plan = plan_dispatch(rule, event.territory, self.units, green_channel=green)
+        if plan.priority is not None:
+            case.priority = plan.priority
+        await uow.cases.add(case)  # the row must exist before its deadlines
+        self.emit_case(uow, case, self._registered(case), cause, units=())
+        await self.assign_to(uow, case, plan.lead.unit_id, plan.lead.tier, now,
+                             AssignmentReason.INITIAL, cause, plan.cooperating)
+        if plan.handover is not None:
+            handed = CaseHandedOver(
+                case_id=case.case_id, appeal_id=case.appeal_id, to=plan.handover,
+                unit_id=plan.lead.unit_id, matter_code=case.matter_code,
+                territory=case.territory, content=case.content, handed_at=now,
+            )
+            self.emit_case(uow, case, handed, cause)
+            if plan.handover == "enforcement":
+                uow.emit(handed, topic=ENFORCEMENT.name, key=str(case.case_id),
+                         correlation_id=cause.correlation_id, causation_id=cause.causation_id)
+        await uow.cases.save(case)
+
+    async def _resolve_on_the_spot(self, case: Case, grid_unit: str, event: AppealReceived,
+                                   cause: Cause, uow: DispatchUnitOfWork, now: datetime) -> None:
+        """即报即办: registered, assigned to the grid and resolved there, then called back."""
+        result = event.resolution_note or "resolved on the spot by the grid worker"
+        case.resolve_on_the_spot(grid_unit, "grid", result, now)
         await uow.cases.add(case)
-        key = str(case.case_id)
-        assert case.registered_at and case.sign_for_due and case.resolve_due
-        registered = uow.emit(
-            CaseRegistered(
-                case_id=case.case_id, appeal_id=case.appeal_id, case_number=case.case_number,
-                channel=case.channel, matter_code=case.matter_code,
-                category_code=case.category_code, priority=case.priority,
-                territory=case.territory, received_at=case.received_at,
-                registered_at=case.registered_at,
-            ),
-            topic=CASES.name, key=key, correlation_id=meta.correlation_id, causation_id=meta.id,
-        )
-        uow.emit(
-            CaseAssigned(
-                case_id=case.case_id, appeal_id=case.appeal_id, unit_id=assignment.unit_id,
-                tier=assignment.tier, sign_for_due=case.sign_for_due,
-                resolve_due=case.resolve_due, assigned_at=now,
-            ),
-            topic=CASES.name, key=key, correlation_id=meta.correlation_id,
-            causation_id=registered.event_id,
-        )
+        self.emit_case(uow, case, self._registered(case), cause)
+        self.emit_case(uow, case, CaseAssigned(
+            case_id=case.case_id, appeal_id=case.appeal_id, case_number=case.case_number,
+            unit_id=grid_unit, tier="grid", sign_for_due=now, resolve_due=now, assigned_at=now,
+            matter_code=case.matter_code, priority=case.priority, territory=case.territory,
+        ), cause)
+        self.emit_case(uow, case, CaseResolved(
+            case_id=case.case_id, appeal_id=case.appeal_id, unit_id=grid_unit, result=result,
+            on_the_spot=True, on_time=True, resolved_at=now,
+        ), cause)
+        await self.request_callback(uow, case, now, cause)
+        await uow.cases.save(case)
+
+    async def _replay_history(self, case: Case, rule: MatterRule, history: HistoricalRecord,
+                              cause: Cause, uow: DispatchUnitOfWork) -> None:
+        """Imported history, with its original times and no timers or call-back."""
+        at = history.created_at
+        if history.agency:
+            unit_id, tier = history_unit(history.agency), "county"
+        else:
+            lead = plan_dispatch(rule, case.territory, self.units).lead
+            unit_id, tier = lead.unit_id, lead.tier
+        sign_for_due, resolve_due = self.limits(case, at)
+        case.assign(unit_id, tier, sign_for_due, resolve_due, at, reason="history import")
+        await uow.cases.add(case)
+        self.emit_case(uow, case, self._registered(case), cause)
+        self.emit_case(uow, case, CaseAssigned(
+            case_id=case.case_id, appeal_id=case.appeal_id, case_number=case.case_number,
+            unit_id=unit_id, tier=tier, sign_for_due=sign_for_due, resolve_due=resolve_due,
+            assigned_at=at, matter_code=case.matter_code, priority=case.priority,
+            territory=case.territory,
+        ), cause)
+        if history.closed_at is not None:
+            closed_at = max(history.closed_at, at)
+            case.sign_for(closed_at, reason="history import")
+            result = f"closed in {history.source} with status {history.status}"
+            on_time = case.resolve(result, closed_at)
+            self.emit_case(uow, case, CaseResolved(
+                case_id=case.case_id, appeal_id=case.appeal_id, unit_id=unit_id,
+                result=result, on_time=on_time, resolved_at=closed_at,
+            ), cause)
+            case.close(closed_at, "history import")
+            self.emit_case(uow, case, CaseClosed(
+                case_id=case.case_id, appeal_id=case.appeal_id, unit_id=unit_id,
+                on_time=on_time, closed_at=closed_at,
+            ), cause)
+        await uow.cases.save(case)

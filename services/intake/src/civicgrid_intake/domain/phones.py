@@ -28,3 +28,16 @@ def mask(e164: str) -> str:
     if len(national) <= 7:
         return "*" * (len(national) - 2) + national[-2:]
     return national[:3] + "*" * (len(national) - 7) + national[-4:]
+
+
+def mask_in_text(text: str, region: str = "CN") -> str:
+    """Mask every phone number a citizen wrote into free text (138****1234).
+
+    People often type their number into the description; it must not leave intake.
+    """
+    leniency = phonenumbers.Leniency.POSSIBLE
+    matches = list(phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency))
+    for match in reversed(matches):
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        text = text[:match.start] + mask(e164) + text[match.end:]
+    return text

@@ -1,0 +1,40 @@
+"""The working-day calendar (Chinese public holidays and make-up working days).
+
+Holiday data comes from the chinese-calendar library. For a year it does not know yet
+(the State Council publishes each schedule in the autumn before) only weekends are
+days off, so a deadline is at worst a holiday too early, never late.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def is_working_day(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def nth_working_day_after(day: date, n: int) -> date:
+    """The n-th working day after ``day`` (``day`` itself not counted)."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    current, remaining = day, n
+    while remaining:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            remaining -= 1
+    return current
+
+
+def end_of_working_days(start: datetime, n: int) -> datetime:
+    """The last instant of the n-th working day after ``start``'s own day, city time."""
+    last = nth_working_day_after(start.astimezone(CITY_TZ).date(), n)
+    return datetime.combine(last, time(23, 59, 59, 999999), tzinfo=CITY_TZ)
