@@ -41,6 +41,7 @@ class TaskView(BaseModel):
     """A case as a unit sees it: the appeal's text and a masked phone, no personal data."""
 
     case_id: uuid.UUID
+    appeal_id: uuid.UUID
     case_number: str
     state: CaseState
     role: Role
@@ -134,7 +135,8 @@ class ExtensionDecisionBody(_Body):
 
 def task_view(case: Case, role: Role) -> TaskView:
     return TaskView(
-        case_id=case.case_id, case_number=case.case_number, state=case.state, role=role,
+        case_id=case.case_id, appeal_id=case.appeal_id, case_number=case.case_number,
+        state=case.state, role=role,
         unit_id=case.unit_id, tier=case.tier, cooperating_unit_ids=case.cooperating_unit_ids,
         matter_code=case.matter_code, category_code=case.category_code,
         priority=case.priority, channel=case.channel, territory=case.territory,

@@ -125,8 +125,8 @@ class Lifecycle(CaseOps):
         """A department system's answer on the responses topic.
 
         A response for an unknown case, for another unit's case, with a missing field or
-        at the wrong moment raises Rejected: the batch consumer dead-letters it at once, with the reason;
-        the case is left as it was.
+        at the wrong moment raises Rejected: the batch consumer dead-letters it at once,
+        with the reason; the case is left as it was.
         """
         if not await uow.responses.record(event.response_id, event.case_id, event.unit_id,
                                           event.action.value):
