@@ -8,12 +8,13 @@ export UV_PYTHON_DOWNLOADS := never
 UV := .tools/bin/uv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: setup run up down status test test-unit test-integration lint reference contracts
+.PHONY: setup run up down status test test-unit test-integration lint reference contracts bench
 
 setup: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock shared/pyproject.toml deploy/local/pyproject.toml \
-               $(wildcard services/*/pyproject.toml) scripts/bootstrap.sh
+               $(wildcard services/*/pyproject.toml) scripts/bootstrap.sh \
+               services/analytics/package-lock.json
 	@scripts/bootstrap.sh
 
 run: setup
@@ -51,3 +52,7 @@ reference: setup
 # to overwrite a released schema version with a breaking change.
 contracts: setup
 	@$(RUN) python -m civicgrid_shared.contracts.docs
+
+# End-to-end throughput and latency on a fresh stack of its own (see BENCHMARKS.md).
+bench: setup
+	@$(RUN) python bench/e2e.py

@@ -33,4 +33,10 @@ fi
 
 echo "==> syncing the Python environment (.venv) from uv.lock"
 .tools/bin/uv sync --frozen --python "$PYTHON"
+if command -v npm >/dev/null 2>&1; then
+    echo "==> installing the dashboard's ECharts (npm ci in services/analytics)"
+    npm ci --prefix services/analytics --no-audit --no-fund --loglevel=error
+else
+    echo "npm is missing: the dashboard will have no charts (apt-get install npm, then make setup)" >&2
+fi
 touch .venv/.synced

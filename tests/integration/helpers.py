@@ -26,13 +26,18 @@ def random_grid_code() -> str:
     return random.choice(grids)
 
 
+def random_phone() -> str:
+    """A distinct citizen: the same phone and matter would be merged as a duplicate."""
+    return "139" + "".join(random.choices("0123456789", k=8))
+
+
 def appeal_body(grid: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "hotline",
         "external_id": f"test-{uuid.uuid4()}",
         "content": "小区门口的路灯坏了一个星期了，晚上很黑。",
         "grid_code": grid,
-        "contact_phone": "13812341234",
+        "contact_phone": random_phone(),
     }
     body.update(overrides)
     return body

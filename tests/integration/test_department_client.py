@@ -16,16 +16,19 @@ from civicgrid_department_client.policy import Policy
 from civicgrid_department_client.state import DepartmentState
 from civicgrid_stack.stack import Stack
 
-from tests.integration.helpers import url, wait_for
+from tests.integration.helpers import random_phone, url, wait_for
 
 pytestmark = pytest.mark.integration
 
 UNIT = "county-140524-urban-management"  # street lamps (RD-003) at 35.5 N, 112.85 E
 
 
-@pytest.mark.parametrize("via", ["kafka", "http"])
-async def test_reference_client_signs_for_and_resolves(stack: Stack, tmp_path: Path,
-                                                       via: Literal["kafka", "http"]) -> None:
+# Two points a kilometre apart in one county: the same matter within 250 m of an open
+# case would be merged into it as a duplicate.
+@pytest.mark.parametrize(("via", "lat", "lon"), [("kafka", 35.5, 112.85), ("http", 35.51, 112.86)])
+async def test_reference_client_signs_for_and_resolves(
+    stack: Stack, tmp_path: Path, via: Literal["kafka", "http"], lat: float, lon: float
+) -> None:
     state = DepartmentState(tmp_path / "dept.sqlite")
     client = DepartmentClient(UNIT, stack.broker.bootstrap, state, Policy(), via=via,
                               workbench_url=url(stack, "dispatch", ""),
@@ -38,7 +41,7 @@ async def test_reference_client_signs_for_and_resolves(stack: Stack, tmp_path: P
             r = await http.post(url(stack, "intake", "/v1/appeals"), json={
                 "channel": "hotline", "external_id": f"guide-{uuid.uuid4()}",
                 "content": "路灯不亮，晚上很黑。", "matter_code": "RD-003",
-                "latitude": 35.5, "longitude": 112.85, "contact_phone": "13812341234"})
+                "latitude": lat, "longitude": lon, "contact_phone": random_phone()})
             assert r.status_code == 201, r.text
             appeal_id = r.json()["appeal_id"]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from civicgrid_department_client.client import DepartmentClient
 from civicgrid_department_client.policy import Policy
 from civicgrid_department_client.state import DepartmentState

@@ -88,7 +88,8 @@ class ServiceRuntime:
                 retry_backoff_s=self.settings.consumer_retry_backoff_s,
             )
             subscribe(self.broker, consumer, spec.topics, self.settings, spec.description)
-        self.relay = OutboxRelay(self.pool, self.schema, self.settings, self.name)
+        self.relay = OutboxRelay(self.pool, self.schema, self.settings, self.name,
+                                 topics=self.topics)
         await self.relay.start()
         self.watch = BrokerWatch(self.settings, self.name, self.topics, self.broker, self.relay)
         # With the broker down, appeals are still accepted into the outbox; /ready says

@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import time
 import zlib
+from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from civicgrid_shared import metrics
-from civicgrid_shared.contracts.topics import spec_for
+from civicgrid_shared.contracts.topics import TopicSpec, spec_for
 from civicgrid_shared.db import outbox
 from civicgrid_shared.errors import safe_reason
 from civicgrid_shared.logs import get_logger
@@ -31,7 +32,7 @@ log = get_logger(__name__)
 
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, schema: str, settings: ServiceSettings,
-                 service: str) -> None:
+                 service: str, topics: Sequence[TopicSpec] = ()) -> None:
         self._pool = pool
         self._schema = schema
         self._settings = settings
@@ -45,6 +46,8 @@ class OutboxRelay:
         self.active = False
         # Topics known to exist: others (per-unit task topics) are created before use.
         self._known_topics: set[str] = set()
+        # The service's own topics (beyond the shared registry) the relay may publish to.
+        self._own_topics = {t.name: t for t in topics}
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")
@@ -166,7 +169,7 @@ class OutboxRelay:
             return
         specs = []
         for name in sorted(unknown):
-            spec = spec_for(name)
+            spec = self._own_topics.get(name) or spec_for(name)
             if spec is None:
                 raise ValueError(f"outbox row for unregistered topic {name}")
             specs.append(spec)

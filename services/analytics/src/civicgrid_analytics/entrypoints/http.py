@@ -1,52 +1,143 @@
-"""GET /v1/indicators: the city's figures by event time, grouped and filtered."""
+"""HTTP: indicators, rankings, hotspots, the overdue list, the live dashboard and its feed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import AwareDatetime
 
-from civicgrid_analytics.domain.indicators import Dimension, finish
+from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
+from civicgrid_analytics.domain.indicators import Dimension
+from civicgrid_analytics.domain.windows import Window, bounds
+from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer.live import LiveFeed
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 
-_COUNTS = ("received", "registered", "rejected", "assigned")
+STATIC = Path(__file__).parent / "static"
+
+From = Annotated[AwareDatetime | None, Query(alias="from", description="window start (incl.)")]
+To = Annotated[AwareDatetime | None, Query(alias="to", description="window end (excl.)")]
+WindowQ = Annotated[Window | None, Query(description="shortcut: today, 7d, 30d, ytd (city time)")]
 
 
-def build_router(make_uow: Callable[[], AnalyticsUnitOfWork]) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["indicators"])
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-    @router.get("/indicators", summary="Indicators by event time, optionally grouped.")
-    async def indicators(
-        request: Request,
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-        group_by: Dimension | None = None,
-    ) -> dict[str, Any]:
-        if start is not None and end is not None and end <= start:
-            raise HTTPException(422, "'to' must be after 'from'")
-        filters: dict[Dimension, str] = {}
-        for dim in Dimension:
-            value = request.query_params.get(dim.value)
-            if value is not None:
-                filters[dim] = value
+
+def _window(window: Window | None, start: datetime | None, end: datetime | None,
+            now: datetime, tz: str) -> tuple[datetime | None, datetime | None]:
+    if window is not None:
+        if start is not None or end is not None:
+            raise HTTPException(422, "give either 'window' or 'from'/'to', not both")
+        return bounds(window, now, tz)
+    if start is not None and end is not None and end <= start:
+        raise HTTPException(422, "'to' must be after 'from'")
+    return start, end
+
+
+def _filters(request: Request) -> dict[Dimension, str]:
+    return {dim: v for dim in Dimension if (v := request.query_params.get(dim.value)) is not None}
+
+
+def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSettings,
+                 feed: LiveFeed, echarts: Path) -> APIRouter:
+    router = APIRouter()
+    echarts_installed = echarts.is_file()  # checked once, at start
+
+    @router.get("/v1/indicators", tags=["indicators"],
+                summary="Indicators by event time, optionally grouped and filtered.")
+    async def indicators(request: Request, start: From = None, end: To = None,
+                         window: WindowQ = None, group_by: Dimension | None = None
+                         ) -> dict[str, Any]:
+        now = _now()
+        s, e = _window(window, start, end, now, cfg.tz)
+        q = IndicatorQuery(s, e, now, group_by, _filters(request))
         async with make_uow() as uow:
-            rows = await uow.facts.counts(start, end, group_by, filters)
-        total = {name: sum(int(r[name]) for r in rows) for name in _COUNTS}
-        return {
-            "from": _iso(start),
-            "to": _iso(end),
-            "group_by": group_by.value if group_by else None,
-            "filters": {d.value: v for d, v in filters.items()},
-            "total": finish(total),
-            "rows": [{"key": r["key"], **finish({n: int(r[n]) for n in _COUNTS})}
-                     for r in rows] if group_by else [],
-        }
+            out = await views.indicators(uow, q, cfg)
+        out["window"] = window.value if window else None
+        return out
+
+    async def _ranking(request: Request, dim: Dimension, start: datetime | None,
+                       end: datetime | None, window: Window | None, min_cases: int | None,
+                       limit: int) -> dict[str, Any]:
+        now = _now()
+        s, e = _window(window if window or start or end else Window.D30, start, end, now,
+                       cfg.tz)
+        filters = {d: v for d, v in _filters(request).items() if d is not dim}
+        async with make_uow() as uow:
+            return await views.ranking(uow, dim, s, e, now, cfg, min_cases, filters, limit)
+
+    @router.get("/v1/rankings/units", tags=["rankings"],
+                summary="Units ranked by assessment score (default window: 30d).")
+    async def rank_units(request: Request, start: From = None, end: To = None,
+                         window: WindowQ = None,
+                         min_cases: Annotated[int | None, Query(ge=0)] = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        return await _ranking(request, Dimension.UNIT, start, end, window, min_cases, limit)
+
+    @router.get("/v1/rankings/grid-workers", tags=["rankings"],
+                summary="Grid workers ranked by the score of the cases they reported.")
+    async def rank_grid_workers(request: Request, start: From = None, end: To = None,
+                                window: WindowQ = None,
+                                min_cases: Annotated[int | None, Query(ge=0)] = None,
+                                limit: Annotated[int, Query(ge=1, le=1000)] = 100
+                                ) -> dict[str, Any]:
+        return await _ranking(request, Dimension.GRID_WORKER, start, end, window, min_cases,
+                              limit)
+
+    @router.get("/v1/hotspots", tags=["hotspots"],
+                summary="Hotspots (未诉先办) detected within the window, newest first.")
+    async def hotspots(start: From = None, end: To = None, window: WindowQ = None,
+                       township_code: str | None = None, county_code: str | None = None,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        s, e = _window(window, start, end, _now(), cfg.tz)
+        async with make_uow() as uow:
+            rows = await views.hotspots(uow, s, e, township_code, county_code, limit)
+        r = cfg.surge
+        return {"rule": {"factor": r.factor, "min_cases": r.min_cases,
+                         "window_hours": r.window_hours, "baseline_days": r.baseline_days},
+                "rows": rows}
+
+    @router.get("/v1/overdue", tags=["indicators"],
+                summary="Open cases past their time limit now, most overdue first.")
+    async def overdue(request: Request,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+        now = _now()
+        async with make_uow() as uow:
+            rows = await uow.facts.overdue_list(now, limit, _filters(request))
+        return {"now": now.isoformat(), "rows": rows}
+
+    @router.get("/v1/dashboard/data", tags=["dashboard"],
+                summary="Everything the city screen shows, in one document.")
+    async def dashboard_data() -> dict[str, Any]:
+        return await feed.snapshot()
+
+    @router.get("/v1/stream", tags=["dashboard"],
+                summary="Server-sent events: a 'snapshot' of the city screen as it changes.")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(feed.events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    @router.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse,
+                summary="One screen for the whole city (一屏观全城).")
+    async def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "dashboard.html", media_type="text/html")
+
+    @router.get("/static/dashboard.js", include_in_schema=False)
+    async def dashboard_js() -> FileResponse:
+        return FileResponse(STATIC / "dashboard.js", media_type="text/javascript")
+
+    @router.get("/static/echarts.min.js", include_in_schema=False)
+    async def echarts_js() -> FileResponse:
+        if not echarts_installed:
+            raise HTTPException(404, "Apache ECharts is not installed: run "
+                                     "'npm ci --prefix services/analytics'")
+        return FileResponse(echarts, media_type="text/javascript")
 
     return router
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None

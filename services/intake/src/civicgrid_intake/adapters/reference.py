@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from civicgrid_shared.contracts.events import TerritoryRef
-from civicgrid_shared.reference.loader import load_matters, load_territory
+from civicgrid_shared.reference.catalog import MatterCatalog
+from civicgrid_shared.reference.loader import load_matters, load_territory, load_units
 from civicgrid_shared.reference.territory import Territory
+from civicgrid_shared.reference.units import UnitRegistry
+
+from civicgrid_intake.domain.duplicates import DuplicateRule
 
 
 class ReferenceLocator:
@@ -27,3 +31,31 @@ class ReferenceLocator:
 
 def catalog_codes() -> frozenset[str]:
     return frozenset(m.code for m in load_matters().all())
+
+
+class CatalogRules:
+    """Matter codes and their duplicate rules, from the matter catalog."""
+
+    def __init__(self, catalog: MatterCatalog | None = None) -> None:
+        self._catalog = catalog or load_matters()
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and self._catalog.matter(code) is not None
+
+    def duplicate_rule(self, code: str) -> DuplicateRule:
+        m = self._catalog.matter(code)
+        if m is None:
+            return DuplicateRule()
+        return DuplicateRule(radius_m=float(m.duplicate_radius_m),
+                             window_hours=float(m.duplicate_window_hours))
+
+
+class ReferenceUnits:
+    """Unit names for citizens' progress notes (a unit's name is public)."""
+
+    def __init__(self, units: UnitRegistry | None = None) -> None:
+        self._units = units or load_units()
+
+    def unit_name(self, unit_id: str) -> str | None:
+        unit = self._units.unit(unit_id)
+        return unit.name if unit is not None else None

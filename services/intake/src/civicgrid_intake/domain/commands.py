@@ -8,6 +8,9 @@ from civicgrid_shared.contracts.events import Channel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 GridCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{20}$")]
+# A media reference: an https URL or an opaque id of the media store, never the file.
+MediaRef = Annotated[str, StringConstraints(
+    max_length=500, pattern=r"^(https?://[^\s]+|[A-Za-z0-9][A-Za-z0-9._:/-]*)$")]
 
 
 class SubmitAppeal(BaseModel):
@@ -42,7 +45,13 @@ class SubmitAppeal(BaseModel):
     matter_code: Annotated[str, StringConstraints(max_length=32)] | None = None
     occurred_at: AwareDatetime | None = None
     resolved_on_spot: bool = False
+    resolution_note: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="What was done on the spot (when resolved_on_spot).")
     grid_worker_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    callback_consent: bool | None = Field(
+        default=None, description="The citizen agrees to be called back.")
+    media: list[MediaRef] = Field(default_factory=list, max_length=20,
+                                  description="References (URLs or ids) of photos/videos.")
 
     @model_validator(mode="after")
     def _location_given(self) -> Self:
@@ -50,4 +59,6 @@ class SubmitAppeal(BaseModel):
             raise ValueError("give grid_code, or both latitude and longitude")
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("latitude and longitude go together")
+        if self.resolution_note and not self.resolved_on_spot:
+            raise ValueError("resolution_note goes with resolved_on_spot=true")
         return self

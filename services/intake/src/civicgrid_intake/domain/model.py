@@ -8,8 +8,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from civicgrid_shared.contracts.events import AppealReceived, Channel, TerritoryRef
+from civicgrid_shared.contracts.events import (
+    AppealReceived,
+    Channel,
+    HistoricalRecord,
+    TerritoryRef,
+)
 from civicgrid_shared.errors import SafeError
+
+from civicgrid_intake.domain import phones
 
 _SPACES = re.compile(r"[ \t\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -21,11 +28,17 @@ class UnknownLocation(SafeError):
     pass
 
 
+# Appeal statuses intake keeps (the citizen sees them).
+RECEIVED = "received"  # accepted and published to dispatch
+TRIAGE = "triage"  # waiting for a person to choose the matter; not published yet
+
+
 def clean_text(text: str) -> str:
-    """Strip control characters, fold runs of spaces, trim each line."""
+    """Strip control characters, fold runs of spaces, trim each line, and mask the phone
+    numbers people type into descriptions (they must not leave intake)."""
     text = _CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
-    return "\n".join(line for line in lines if line)
+    return phones.mask_in_text("\n".join(line for line in lines if line))
 
 
 def new_tracking_code() -> str:
@@ -51,6 +64,15 @@ class Appeal:
     resolved_on_spot: bool = False
     grid_worker_id: str | None = None
     status: str = "received"
+    resolution_note: str | None = None
+    callback_consent: bool | None = None
+    duplicate_of_case_id: uuid.UUID | None = None
+    history: HistoricalRecord | None = None
+    case_id: uuid.UUID | None = None
+    # Exact point: stays in intake (duplicate search), never leaves it.
+    latitude: float | None = field(default=None, repr=False)
+    longitude: float | None = field(default=None, repr=False)
+    media: tuple[str, ...] = ()
 
     def received_event(self) -> AppealReceived:
         """The event every other service sees: masked phone, territory codes, no point."""
@@ -69,4 +91,7 @@ class Appeal:
             contact_phone_masked=self.contact_phone_masked,
             resolved_on_spot=self.resolved_on_spot,
             grid_worker_id=self.grid_worker_id,
+            resolution_note=self.resolution_note,
+            duplicate_of_case_id=self.duplicate_of_case_id,
+            history=self.history,
         )

@@ -1,0 +1,222 @@
+"""``python -m civicgrid_analytics.rebuild``: replay the history into an empty store, compare.
+
+1. Drops and recreates the shadow schema (default ``analytics_rebuild``) with analytics'
+   migrations: an empty analytics store.
+2. Reads the appeals and cases topics from offset 0 without a consumer group (nothing is
+   committed, the live service is not disturbed) and applies every record with the very
+   same batch consumer, handlers and unit of work as the live service, into the shadow
+   schema. Hotspot events go to the shadow outbox, which no relay publishes.
+3. Waits until the live service has processed the same events (its inbox holds every
+   event id the shadow inbox holds, and nothing more; new traffic is replayed too), then
+   computes the same read models in both schemas with the same ``now`` and compares them.
+
+Prints a JSON report and exits 0 when the figures are identical, 1 when they differ,
+2 when the live store could not be matched with the broker's history (e.g. the embedded
+broker was restarted and no longer holds old events). The shadow schema is kept for
+inspection; ``--drop`` removes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from civicgrid_shared.contracts.topics import APPEALS, CASES
+from civicgrid_shared.db.migrate import migrate
+from civicgrid_shared.db.pool import check_schema, create_pool
+from civicgrid_shared.messaging.consumer import BatchConsumer
+from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
+
+from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
+from civicgrid_analytics.bootstrap import (
+    CONSUMER,
+    MIGRATIONS,
+    SERVICE,
+    SOURCE,
+    AnalyticsSettings,
+    handlers,
+    view_settings,
+)
+from civicgrid_analytics.domain.indicators import Dimension
+from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
+
+
+class _CountingDeadLetters:
+    """The live service already dead-lettered these; the rebuild only counts them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def send(self, record: ConsumerRecord, consumer: str, reason: str,
+                   attempts: int) -> None:
+        self.count += 1
+
+
+async def read_models(pool: asyncpg.Pool, schema: str, now: datetime,
+                      settings: AnalyticsSettings) -> dict[str, Any]:
+    """The figures compared between the live and the rebuilt store."""
+    cfg = view_settings(settings)
+    out: dict[str, Any] = {}
+    async with AnalyticsUnitOfWork(pool, schema, SOURCE) as uow:
+        out["indicators"] = await views.indicators(uow, IndicatorQuery(None, None, now), cfg)
+        for dim in (Dimension.COUNTY, Dimension.CHANNEL, Dimension.MATTER, Dimension.UNIT,
+                    Dimension.TIER):
+            q = IndicatorQuery(None, None, now, dim)
+            out[f"by_{dim.value}"] = (await views.indicators(uow, q, cfg))["rows"]
+        out["hotspots"] = await views.hotspots(uow, None, None, limit=1_000_000)
+        out["facts"] = await uow.conn.fetchval("SELECT count(*) FROM case_facts")
+    return json.loads(json.dumps(out, default=str))  # type: ignore[no-any-return]
+
+
+async def _inbox_gap(conn: asyncpg.Connection, live: str, shadow: str) -> tuple[int, int]:
+    """(events the shadow store has and the live one not, the other way round)."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT (SELECT count(*) FROM "{shadow}".inbox s WHERE s.consumer = $1
+                AND NOT EXISTS (SELECT 1 FROM "{live}".inbox l
+                                WHERE l.consumer = $1 AND l.event_id = s.event_id)),
+               (SELECT count(*) FROM "{live}".inbox l WHERE l.consumer = $1
+                AND NOT EXISTS (SELECT 1 FROM "{shadow}".inbox s
+                                WHERE s.consumer = $1 AND s.event_id = l.event_id))
+        """, CONSUMER)  # noqa: S608 - schema names are checked identifiers
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+class Replayer:
+    def __init__(self, settings: AnalyticsSettings, pool: asyncpg.Pool, schema: str) -> None:
+        self.settings = settings
+        self.dead = _CountingDeadLetters()
+
+        def make_uow() -> AnalyticsUnitOfWork:
+            return AnalyticsUnitOfWork(pool, schema, SOURCE)
+
+        self.consumer = BatchConsumer(
+            CONSUMER, handlers(settings).routes(), make_uow, cast(DeadLetterPublisher, self.dead),
+            max_attempts=settings.consumer_max_attempts,
+            retry_backoff_s=settings.consumer_retry_backoff_s)
+        self.records = 0
+        self._kafka: AIOKafkaConsumer | None = None
+        self._tps: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        kafka = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            client_id="civicgrid-analytics-rebuild",
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms)
+        await kafka.start()
+        tps = []
+        for topic in (APPEALS.name, CASES.name):
+            parts = kafka.partitions_for_topic(topic)
+            if parts is None:
+                await kafka.force_metadata_update()
+                parts = kafka.partitions_for_topic(topic) or set()
+            tps += [TopicPartition(topic, p) for p in sorted(parts)]
+        kafka.assign(tps)
+        await kafka.seek_to_beginning(*tps)
+        self._kafka, self._tps = kafka, tps
+
+    async def stop(self) -> None:
+        if self._kafka is not None:
+            await self._kafka.stop()
+
+    async def catch_up(self) -> None:
+        """Apply every record up to the end offsets as they are now."""
+        kafka = self._kafka
+        assert kafka is not None
+        ends: dict[TopicPartition, int] = await kafka.end_offsets(self._tps)
+        while True:
+            positions = {tp: await kafka.position(tp) for tp in ends}
+            if all(positions[tp] >= end for tp, end in ends.items()):
+                return
+            batches = await kafka.getmany(timeout_ms=500,
+                                          max_records=self.settings.consumer_max_records)
+            records = [r for rs in batches.values() for r in rs]
+            if records:
+                await self.consumer.process(records)
+                self.records += len(records)
+
+
+async def run(settings: AnalyticsSettings, schema: str, wait_s: float, drop: bool
+              ) -> dict[str, Any]:
+    check_schema(schema)
+    if schema == SERVICE:
+        raise SystemExit("the shadow schema must not be the live one")
+    started = time.monotonic()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await migrate(settings.database_url, schema, MIGRATIONS)
+        pool = await create_pool(settings.database_url, schema, 1, 4)
+        live_pool = await create_pool(settings.database_url, SERVICE, 1, 2)
+        replayer = Replayer(settings, pool, schema)
+        await replayer.start()
+        report: dict[str, Any] = {"schema": schema}
+        try:
+            deadline = time.monotonic() + wait_s
+            while True:
+                await replayer.catch_up()
+                missing, extra = await _inbox_gap(conn, SERVICE, schema)
+                if (missing == 0 and extra == 0) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)  # the live service is behind, or new traffic came
+            now = datetime.now(UTC)
+            rebuilt = await read_models(pool, schema, now, settings)
+            live = await read_models(live_pool, SERVICE, now, settings)
+        finally:
+            await replayer.stop()
+            await pool.close()
+            await live_pool.close()
+        differences = sorted(k for k in rebuilt if rebuilt[k] != live.get(k))
+        detail = {k: _diff(rebuilt[k], live.get(k)) for k in differences}
+        report.update({
+            "records_replayed": replayer.records,
+            "dead_lettered": replayer.dead.count,
+            "events_only_in_rebuild": missing, "events_only_in_live": extra,
+            "equal": not differences, "differences": differences, "detail": detail,
+            "seconds": round(time.monotonic() - started, 2),
+            "indicators": rebuilt["indicators"]["total"],
+        })
+        if drop:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        return report
+    finally:
+        await conn.close()
+
+
+def _diff(rebuilt: Any, live: Any) -> Any:
+    """Where two read models differ: the keys of grouped rows, else both values."""
+    if isinstance(rebuilt, list) and isinstance(live, list):
+        a = {json.dumps(r.get("key")): r for r in rebuilt if isinstance(r, dict)}
+        b = {json.dumps(r.get("key")): r for r in live if isinstance(r, dict)}
+        return {k: {"rebuilt": a.get(k), "live": b.get(k)}
+                for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+    return {"rebuilt": rebuilt, "live": live}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m civicgrid_analytics.rebuild",
+                                     description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--schema", default="analytics_rebuild", help="the shadow schema")
+    parser.add_argument("--wait", type=float, default=60.0,
+                        help="seconds to wait for the live service to match (default 60)")
+    parser.add_argument("--drop", action="store_true", help="drop the shadow schema after")
+    args = parser.parse_args(argv)
+    report = asyncio.run(run(AnalyticsSettings(), args.schema, args.wait, args.drop))
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    if report["events_only_in_live"] or report["events_only_in_rebuild"]:
+        return 2
+    return 0 if report["equal"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

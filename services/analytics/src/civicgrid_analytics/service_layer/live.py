@@ -1,0 +1,145 @@
+"""Background work of the analytics process: the domain gauges and the live feed.
+
+Both read the database on their own schedule (never per scrape or per client): the
+gauges every ``metrics_refresh_s``, the dashboard snapshot every ``stream_interval_s``
+while someone is watching. A failure is logged and tried again on the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from civicgrid_shared.errors import safe_reason
+from civicgrid_shared.logs import get_logger
+
+from civicgrid_analytics import metrics
+from civicgrid_analytics.adapters.reference import ReferenceNames
+from civicgrid_analytics.domain.windows import Window
+from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
+
+log = get_logger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class GaugeRefresher:
+    def __init__(self, make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSettings,
+                 interval_s: float, window: Window) -> None:
+        self._make_uow = make_uow
+        self._cfg = cfg
+        self._interval = interval_s
+        self._window = window
+        self._county_labels: set[tuple[str, str]] = set()
+        self._tier_labels: set[str] = set()
+
+    async def refresh(self) -> None:
+        async with self._make_uow() as uow:
+            data = await views.gauges(uow, _now(), self._window, self._cfg)
+        tiers: set[str] = set()
+        for row in data["by_tier"]:
+            tiers.add(row["tier"])
+            metrics.OPEN_CASES.labels(row["tier"]).set(row["open"])
+            metrics.OVERDUE_CASES.labels(row["tier"]).set(row["overdue"])
+        for gone in self._tier_labels - tiers:
+            metrics.OPEN_CASES.labels(gone).set(0)
+            metrics.OVERDUE_CASES.labels(gone).set(0)
+        self._tier_labels |= tiers
+        labels: set[tuple[str, str]] = set()
+        for row in data["counties"]:
+            if row["key"] is None:
+                continue
+            for name in metrics.COUNTY_RATES:
+                value = row.get(name)
+                labels.add((row["key"], name))
+                # NaN says "undefined" (no cohort) without inventing a 0 or a 1.
+                metrics.COUNTY_RATE.labels(row["key"], name).set(
+                    float("nan") if value is None else value)
+        for county, indicator in self._county_labels - labels:
+            with contextlib.suppress(KeyError):
+                metrics.COUNTY_RATE.remove(county, indicator)
+        self._county_labels = labels
+        for stage in metrics.TODAY_STAGES:
+            metrics.TODAY_CASES.labels(stage).set(data["today"].get(stage) or 0)
+        metrics.HOTSPOTS_TODAY.set(data["hotspots_today"])
+        metrics.REFRESHED.set(time.time())
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("gauge refresh failed", reason=safe_reason(exc))
+            await asyncio.sleep(self._interval)
+
+
+class LiveFeed:
+    """The dashboard snapshot, computed once per interval for all watchers."""
+
+    def __init__(self, make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSettings,
+                 interval_s: float, names: ReferenceNames | None = None) -> None:
+        self._make_uow = make_uow
+        self._names = names
+        self._cfg = cfg
+        self._interval = interval_s
+        self._latest: dict[str, Any] | None = None
+        self._version = 0
+        self._changed = asyncio.Condition()
+        self._watchers = 0
+
+    async def snapshot(self) -> dict[str, Any]:
+        names = await self._names.ready() if self._names is not None else None
+        async with self._make_uow() as uow:
+            if names is None:
+                return await views.dashboard(uow, _now(), self._cfg)
+            return await views.dashboard(uow, _now(), self._cfg, names.name)
+
+    async def run(self) -> None:
+        while True:
+            if self._watchers:
+                try:
+                    data = await self.snapshot()
+                    async with self._changed:
+                        self._latest = data
+                        self._version += 1
+                        self._changed.notify_all()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("live snapshot failed", reason=safe_reason(exc))
+            await asyncio.sleep(self._interval)
+
+    async def events(self) -> AsyncIterator[str]:
+        """Server-sent events: a ``snapshot`` whenever a new one is computed."""
+        self._watchers += 1
+        seen = -1
+        try:
+            yield f"retry: {int(self._interval * 1000)}\n\n"
+            if self._latest is None:
+                self._latest = await self.snapshot()
+            first = True
+            while True:
+                data: dict[str, Any] | None = None
+                async with self._changed:
+                    if not first and self._version == seen:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._changed.wait(), self._interval * 5 + 5)
+                    if first or self._version != seen:
+                        seen, data = self._version, self._latest
+                first = False
+                if data is None:
+                    yield ": keep-alive\n\n"
+                else:
+                    yield f"event: snapshot\ndata: {json.dumps(data, default=str)}\n\n"
+        finally:
+            self._watchers -= 1
