@@ -30,15 +30,31 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from civicgrid_shared.contracts.envelope import decode
 from civicgrid_shared.contracts.events import CaseAssigned
-from civicgrid_shared.reference.loader import load_territory
+from civicgrid_shared.reference.loader import load_matters, load_territory
 from civicgrid_stack.ports import Ports
 from civicgrid_stack.stack import Stack
 
+# Appeals must not be duplicates of each other (same matter nearby, or one citizen
+# twice): those are merged, not dispatched. Each has its own phone, and the matters
+# chosen are those without a spatial duplicate rule (radius 0).
+MATTERS: list[str] = []
+CLASSIFY = False
+
 
 def _body(grids: list[str], rng: random.Random) -> dict[str, Any]:
-    return {"channel": "hotline", "external_id": f"bench-{uuid.uuid4()}",
-            "content": "小区门口的路灯坏了，晚上很黑。", "grid_code": rng.choice(grids),
-            "contact_phone": "13812341234"}
+    body: dict[str, Any] = {
+        "channel": "hotline", "external_id": f"bench-{uuid.uuid4()}",
+        "content": "小区门口的路灯坏了，晚上很黑。", "grid_code": grids.pop(),
+        "contact_phone": "139" + "".join(rng.choices("0123456789", k=8))}
+    if not CLASSIFY:
+        body["matter_code"] = rng.choice(MATTERS)  # chosen by the hotline agent
+    return body
+
+
+def _grids(seed: int) -> list[str]:
+    codes = [g.code for g in load_territory().grids]
+    random.Random(seed).shuffle(codes)
+    return codes
 
 
 async def _assigned_count(conn: asyncpg.Connection) -> int:
@@ -47,7 +63,7 @@ async def _assigned_count(conn: asyncpg.Connection) -> int:
 
 
 async def throughput(stack: Stack, seconds: float, clients: int) -> dict[str, float]:
-    grids = [g.code for g in load_territory().grids]
+    grids = _grids(1) * 100
     rng = random.Random(1)
     conn = await asyncpg.connect(stack.postgres.dsn())
     start_count = await _assigned_count(conn)
@@ -82,7 +98,7 @@ async def throughput(stack: Stack, seconds: float, clients: int) -> dict[str, fl
 
 
 async def latency(stack: Stack, rate: float, seconds: float) -> dict[str, float]:
-    grids = [g.code for g in load_territory().grids]
+    grids = _grids(2) * 100
     rng = random.Random(2)
     sent: dict[uuid.UUID, float] = {}
     to_task: list[float] = []
@@ -168,7 +184,13 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--rates", default="200,1000")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--classify", action="store_true",
+                        help="send no matter code: intake classifies the text")
     args = parser.parse_args()
+    global CLASSIFY
+    CLASSIFY = args.classify
+    MATTERS.extend(m.code for m in load_matters().all()
+                   if not m.enforcement and m.duplicate_radius_m == 0)
     stack = Stack(Path(mkdtemp(prefix="civicgrid-bench-")), Ports.free(),
                   extra_env={"CIVICGRID_LOG_LEVEL": "WARNING"})
     await asyncio.to_thread(stack.start, True, 120.0)
