@@ -32,9 +32,11 @@ async def test_dashboard_shows_live_non_zero_figures(stack: Stack, tmp_path: Pat
 
         async def counted() -> bool | None:
             data = (await client.get(url(stack, "analytics", "/v1/dashboard/data"))).json()
-            return True if data["today"]["received"] >= 3 else None
+            today = data["today"]
+            # Registration goes through dispatch: wait for it too, not only for intake.
+            return True if today["received"] >= 3 and today["accepted"] >= 1 else None
 
-        await wait_for(counted, what="today's appeals in analytics")
+        await wait_for(counted, timeout=60, what="today's appeals registered in analytics")
 
     async with Browser(binary) as browser:
         await browser.goto(url(stack, "analytics", "/dashboard"))
