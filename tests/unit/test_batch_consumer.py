@@ -166,3 +166,16 @@ async def test_rejected_event_is_dead_lettered_without_retries() -> None:
     await _consumer(store, dlq, refuse).process([record])
     assert calls == 2  # once in the batch, once alone: then no retries
     assert len(dlq.sent) == 1 and "no such case" in dlq.sent[0][1]
+
+
+def test_a_wrapped_connection_loss_is_transient() -> None:
+    from civicgrid_shared.errors import is_transient
+
+    try:
+        try:
+            raise asyncpg.exceptions.AdminShutdownError("terminating connection")
+        except asyncpg.PostgresError as cause:
+            raise asyncpg.exceptions.InternalClientError("protocol broke") from cause
+    except asyncpg.exceptions.InternalClientError as wrapped:
+        assert is_transient(wrapped)
+    assert not is_transient(SafeError("bad input"))

@@ -23,7 +23,22 @@ _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "40")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for faults of the infrastructure (database, broker, network), not of the input."""
+    """True for faults of the infrastructure (database, broker, network), not of the input.
+
+    The cause chain counts: drivers wrap a lost connection in their own errors (asyncpg's
+    InternalClientError caused by AdminShutdownError when the server goes away).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _transient_itself(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _transient_itself(exc: BaseException) -> bool:
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError,
                         asyncpg.InterfaceError, KafkaConnectionError, KafkaTimeoutError)):
         return True
