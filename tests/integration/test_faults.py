@@ -83,7 +83,7 @@ async def _settled_counts(stack: Stack, expected: int) -> tuple[int, int, int]:
     conn = await asyncpg.connect(stack.postgres.dsn())
     try:
         last, stable_since = None, time.monotonic()
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             with contextlib.suppress(asyncpg.PostgresError, OSError):
                 row = await conn.fetchrow(
@@ -95,7 +95,7 @@ async def _settled_counts(stack: Stack, expected: int) -> tuple[int, int, int]:
                     return current
                 if current != last:
                     last, stable_since = current, time.monotonic()
-                elif time.monotonic() - stable_since > 30 and current is not None:
+                elif time.monotonic() - stable_since > 120 and current is not None:
                     return current
             await asyncio.sleep(0.5)
         assert last is not None
