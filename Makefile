@@ -43,6 +43,7 @@ lint: setup
 	@$(RUN) mypy -p civicgrid_shared -p civicgrid_intake -p civicgrid_dispatch \
 		-p civicgrid_enforcement -p civicgrid_analytics -p civicgrid_stack \
 		-p civicgrid_department_client
+	@$(RUN) mypy tools/contracts.py
 
 # Regenerate the reference data (city, units, matter catalog) from its seed.
 reference: setup
@@ -51,7 +52,7 @@ reference: setup
 # Regenerate docs/asyncapi.json, docs/events.md and docs/schemas/ from the code; refuses
 # to overwrite a released schema version with a breaking change.
 contracts: setup
-	@$(RUN) python -m civicgrid_shared.contracts.docs
+	@$(RUN) python tools/contracts.py
 
 # End-to-end throughput and latency on a fresh stack of its own (see BENCHMARKS.md).
 bench: setup

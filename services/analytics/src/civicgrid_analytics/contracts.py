@@ -1,10 +1,15 @@
-"""What analytics publishes: its own event and topic (the shared contracts stay fixed)."""
+"""What analytics publishes: its own event and topic (the shared contracts stay fixed).
+
+This is analytics' public contract: ``tools/contracts.py`` documents ``FLOWS``
+(``make contracts``).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 from civicgrid_shared.contracts.envelope import EventPayload
+from civicgrid_shared.contracts.flows import Flow
 from civicgrid_shared.contracts.topics import ALL_TOPICS, TopicSpec
 from pydantic import AwareDatetime
 
@@ -35,3 +40,17 @@ class HotspotDetected(EventPayload):
     baseline_days: int
     ratio: float | None = None
     factor: float
+
+
+#: Who writes and reads analytics' topic (no platform service reads it yet).
+FLOWS: tuple[Flow, ...] = (
+    Flow(HOTSPOTS, HotspotDetected, "analytics", (),
+         description="A signal for acting before the complaints come (未诉先办). `ratio` is "
+                     "`cases` over the baseline (none when the baseline is zero); "
+                     "`detected_at` is the end of the hour that tipped it, in event time "
+                     "(`received_at` of the cases), not the moment of detection.",
+         key="`<township_code>:<matter_code>`", key_format=None,
+         example={"matter_code": "RD-006", "detected_at": "2026-11-23T08:00:00+08:00",
+                  "cases": 14, "window_hours": 24, "baseline_daily": 2.4,
+                  "baseline_days": 7, "ratio": 5.83, "factor": 3.0}),
+)
