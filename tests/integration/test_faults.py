@@ -138,15 +138,8 @@ FAULTS: dict[str, Callable[[Stack], Callable[[], None]]] = {
     "kill -9 broker (memory lost)": _restart_broker,
 }
 
-# Known defect, open: a service detects a broker reset by its topics missing; when
-# another service recreated them first, it never re-drives what the old broker lost.
-BROKER_RESET_DEFECT = pytest.mark.xfail(
-    reason="broker-reset detection races between services (see closing note)", strict=False)
 
-
-@pytest.mark.parametrize("fault_name", [
-    pytest.param(name, marks=BROKER_RESET_DEFECT) if "broker" in name else name
-    for name in FAULTS])
+@pytest.mark.parametrize("fault_name", list(FAULTS))
 async def test_every_accepted_appeal_counted_exactly_once(fault_stack: Stack,
                                                           fault_name: str) -> None:
     stack = fault_stack

@@ -22,7 +22,7 @@ from civicgrid_shared.db.pool import create_pool
 from civicgrid_shared.db.uow import UnitOfWork
 from civicgrid_shared.logs import configure_logging, get_logger
 from civicgrid_shared.messaging.broker import make_broker, make_producer
-from civicgrid_shared.messaging.consumer import BatchConsumer, Handler
+from civicgrid_shared.messaging.consumer import BatchConsumer, Handler, Prepare
 from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
 from civicgrid_shared.messaging.relay import OutboxRelay
 from civicgrid_shared.messaging.subscription import subscribe
@@ -39,6 +39,7 @@ class _ConsumerSpec:
     routes: dict[Any, Handler[Any]]
     uow_factory: Callable[[], UnitOfWork]
     description: str
+    prepare: Prepare[Any] | None = None
 
 
 @dataclass
@@ -62,9 +63,10 @@ class ServiceRuntime:
 
     def add_consumer(self, name: str, topics: Sequence[TopicSpec],
                      routes: dict[Any, Handler[Any]], uow_factory: Callable[[], UnitOfWork],
-                     description: str) -> None:
+                     description: str, prepare: Prepare[Any] | None = None) -> None:
         """Declare a consumer group; it is subscribed when the runtime starts."""
-        self._consumers.append(_ConsumerSpec(name, topics, routes, uow_factory, description))
+        self._consumers.append(_ConsumerSpec(name, topics, routes, uow_factory, description,
+                                             prepare))
 
     @property
     def db(self) -> asyncpg.Pool:
@@ -86,6 +88,7 @@ class ServiceRuntime:
                 spec.name, spec.routes, spec.uow_factory, dead_letters,
                 max_attempts=self.settings.consumer_max_attempts,
                 retry_backoff_s=self.settings.consumer_retry_backoff_s,
+                prepare=spec.prepare,
             )
             subscribe(self.broker, consumer, spec.topics, self.settings, spec.description)
         self.relay = OutboxRelay(self.pool, self.schema, self.settings, self.name,

@@ -32,6 +32,7 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_metadata_max_age_ms: int = 5000
+    kafka_producer_metadata_max_age_ms: int = 60000
     # Apache Kafka in production: SASL (SCRAM) over TLS, one principal per service and
     # per department (deploy/README.md). The embedded broker needs none of this.
     kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL

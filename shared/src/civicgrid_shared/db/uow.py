@@ -84,9 +84,13 @@ class UnitOfWork:
         """Inbox claim in this transaction: returns the ids not processed before."""
         return await inbox.claim(self.conn, consumer, event_ids)
 
+    async def flush(self) -> None:
+        """Write what the repositories buffered (services that buffer override this)."""
+
     async def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("unit of work used outside 'async with'")
+        await self.flush()
         await outbox.append(self.conn, self._events, self.schema)
         await self._tx.commit()
         self._committed = True

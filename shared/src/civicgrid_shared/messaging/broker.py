@@ -85,7 +85,9 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=settings.kafka_linger_ms,
         max_batch_size=settings.kafka_max_batch_size,
-        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        # Its metadata covers every topic it wrote to (thousands of unit task topics):
+        # refreshed seldom; a failed send closes the producer and a new one starts fresh.
+        metadata_max_age_ms=settings.kafka_producer_metadata_max_age_ms,
         request_timeout_ms=10_000,
         retry_backoff_ms=100,
         **connection_options(settings),

@@ -32,6 +32,9 @@ P = TypeVar("P", bound=EventPayload)
 U = TypeVar("U", bound=UnitOfWork)
 
 Handler = Callable[[Any, Envelope, U], Awaitable[None]]
+# Called once per batch, before the handlers, with the payloads about to be handled:
+# lets a service load in one query what its handlers would otherwise ask one by one.
+Prepare = Callable[[Sequence[EventPayload], U], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,10 @@ class BatchConsumer(Generic[U]):
         *,
         max_attempts: int = 5,
         retry_backoff_s: float = 0.2,
+        prepare: Prepare[U] | None = None,
     ) -> None:
         self.name = name
+        self._prepare = prepare
         self._routes: dict[str, Route[U]] = {
             model.event_type: Route(model, handler) for model, handler in routes.items()
         }
@@ -113,13 +118,16 @@ class BatchConsumer(Generic[U]):
     async def _apply(self, items: Sequence[Decoded]) -> None:
         async with self._uow_factory() as uow:
             fresh = await uow.claim(self.name, [i.envelope.id for i in items])
-            duplicates = 0
+            todo: list[Decoded] = []
             for item in items:
-                if item.envelope.id not in fresh:
-                    duplicates += 1
-                    continue
                 # The same event twice in one batch: process it once.
-                fresh.discard(item.envelope.id)
+                if item.envelope.id in fresh:
+                    fresh.discard(item.envelope.id)
+                    todo.append(item)
+            duplicates = len(items) - len(todo)
+            if self._prepare is not None and todo:
+                await self._prepare([i.payload for i in todo], uow)
+            for item in todo:
                 with correlated(str(item.envelope.correlation_id)):
                     await item.route.handler(item.payload, item.envelope, uow)
             await uow.commit()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from civicgrid_shared import metrics
 from civicgrid_shared.contracts.topics import TopicSpec, spec_for
@@ -39,6 +40,8 @@ class OutboxRelay:
         self._service = service
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._tracked: set[str] = set()  # topics whose metadata the producer holds
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._lock_key = zlib.crc32(f"civicgrid-relay-{schema}".encode())
@@ -58,6 +61,7 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._close_producer()
+        await self._close_admin()
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -111,6 +115,7 @@ class OutboxRelay:
                 log.warning("outbox relay round failed; retrying", reason=safe_reason(exc),
                             retry_in_s=delay, failures=failures)
                 await self._close_producer()
+                await self._close_admin()
                 if self._listener is not None and self._listener.is_closed():
                     self._listener = None
                     self.active = False
@@ -140,10 +145,17 @@ class OutboxRelay:
         return self._producer
 
     async def _close_producer(self) -> None:
+        self._tracked = set()
         if self._producer is not None:
             producer, self._producer = self._producer, None
             with contextlib.suppress(Exception):
                 await producer.stop()
+
+    async def _close_admin(self) -> None:
+        if self._admin is not None:
+            admin, self._admin = self._admin, None
+            with contextlib.suppress(Exception):
+                await admin.close()
 
     async def publish_once(self) -> int:
         """Send one batch of unpublished rows; return how many were published."""
@@ -152,7 +164,14 @@ class OutboxRelay:
             rows = await outbox.claim_unpublished(conn, self._settings.outbox_batch_size)
             if not rows:
                 return 0
-            await self._ensure_topics({row.topic for row in rows})
+            topics = {row.topic for row in rows}
+            await self._ensure_topics(topics)
+            if not topics <= self._tracked:
+                # One metadata fetch for the batch's new topics: left to itself the
+                # producer fetches all its topics' metadata again for each new one, and
+                # dispatch writes to thousands of unit task topics.
+                self._tracked |= topics
+                await producer.client.set_topics(self._tracked)
             futures = [
                 await producer.send(row.topic, value=row.value, key=row.key.encode(),
                                     headers=row.headers)
@@ -173,12 +192,15 @@ class OutboxRelay:
             if spec is None:
                 raise ValueError(f"outbox row for unregistered topic {name}")
             specs.append(spec)
-        admin = admin_client(self._settings, f"civicgrid-{self._service}-relay-admin")
-        await admin.start()
+        if self._admin is None:
+            admin = admin_client(self._settings, f"civicgrid-{self._service}-relay-admin")
+            await admin.start()
+            self._admin = admin
         try:
-            created = await ensure_topics(admin, specs, self._settings)
-        finally:
-            await admin.close()
+            created = await ensure_topics(self._admin, specs, self._settings)
+        except Exception:
+            await self._close_admin()
+            raise
         if created:
             log.info("topics created on first use", topics=created)
         self._known_topics |= unknown

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from civicgrid_shared.contracts.topics import TopicSpec
 from civicgrid_shared.messaging.broker import connection_options
@@ -27,7 +28,7 @@ async def ensure_topics(
 ) -> list[str]:
     """Create missing topics with their registered partition counts; return those created."""
     specs = list(specs)
-    existing = set(await admin.list_topics())
+    existing = await existing_topics(admin, [s.name for s in specs])
     configs: dict[str, str] = {}
     if settings.kafka_min_insync_replicas is not None:
         configs["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
@@ -57,6 +58,24 @@ async def ensure_topics(
     return created
 
 
+async def existing_topics(admin: AIOKafkaAdminClient, names: list[str]) -> set[str]:
+    """Which of these topics exist, asking about them alone.
+
+    ``list_topics`` fetches the metadata of every topic in the cluster (thousands of unit
+    task topics), and asking about a missing topic the usual way lets the broker
+    auto-create it with the wrong shape: hence a metadata request for just these names
+    with auto-creation off (the admin client has no public call for it).
+    """
+    if not names:
+        return set()
+    response = await admin._send_request(
+        MetadataRequest(names, allow_auto_topic_creation=False))
+    # Any other error (e.g. no leader yet for a topic just created) means it exists.
+    return {t["topic"] for t in response.to_object()["topics"]
+            if t["error_code"] != UnknownTopicOrPartitionError.errno}
+
+
 async def missing_topics(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec]) -> list[str]:
-    existing = set(await admin.list_topics())
-    return [s.name for s in specs if s.name not in existing]
+    names = [s.name for s in specs]
+    existing = await existing_topics(admin, names)
+    return [n for n in names if n not in existing]

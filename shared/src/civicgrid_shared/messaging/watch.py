@@ -3,6 +3,10 @@
 The embedded broker keeps nothing across a restart, and running consumers then stall
 silently. When the registered topics are missing, the watch recreates them, re-drives
 the outbox rows the old broker may have held, and restarts the subscribers.
+
+A reset is recognised by a sentinel topic that only this process creates: the shared
+topics are no proof, since another service may have recreated them before this one
+looked, and then this service's unconfirmed outbox rows would never be re-driven.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -31,7 +36,11 @@ class BrokerWatch:
                  broker: KafkaBroker | None, relay: OutboxRelay | None) -> None:
         self._settings = settings
         self._service = service
-        self._topics = list(topics)
+        # One per process, deleted on a clean stop (1 partition; nothing is written to it).
+        self._sentinel = TopicSpec(
+            f"civicgrid.watch.{service}.{uuid.uuid4().hex[:12]}", 1, "none",
+            "Sentinel of one process's broker watch: its absence means the broker reset.")
+        self._topics = [*topics, self._sentinel]
         self._broker = broker
         self._relay = relay
         self._admin: AIOKafkaAdminClient | None = None
@@ -61,6 +70,9 @@ class BrokerWatch:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._admin.delete_topics([self._sentinel.name]), 3.0)
         await self._close_admin()
 
     async def _loop(self) -> None:
