@@ -52,6 +52,7 @@ class DispatchSettings(ServiceSettings):
     dispatch_green_channel_min_workers: int = 10
     dispatch_green_channel_min_amount_yuan: float = 100_000.0
     dispatch_green_channel_sign_for_hours: float = 2.0
+    dispatch_enforcement_resolve_days: int = 90
     dispatch_scheduler_interval_s: float = 1.0
     dispatch_scheduler_batch: int = 100
 
@@ -68,6 +69,7 @@ class DispatchSettings(ServiceSettings):
             green_channel_min_workers=self.dispatch_green_channel_min_workers,
             green_channel_min_amount_yuan=self.dispatch_green_channel_min_amount_yuan,
             green_channel_sign_for_hours=self.dispatch_green_channel_sign_for_hours,
+            enforcement_resolve_days=self.dispatch_enforcement_resolve_days,
         )
 
     @property
@@ -93,6 +95,7 @@ def bootstrap(settings: DispatchSettings | None = None) -> tuple[FastAPI, Servic
          CallbackAnswered: lifecycle.on_callback_answered},
         make_uow, description="Registers each received appeal as a case and dispatches it; "
                               "applies the citizens' call-back answers.",
+        prepare=registrar.prepare,
     )
     runtime.add_consumer(
         "dispatch-responses", [RESPONSES], {UnitResponse: lifecycle.on_unit_response},

@@ -7,6 +7,7 @@ weekends are days off: a deadline is then at worst a holiday too early, never la
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,8 @@ import chinese_calendar
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
 
+# The calendar is fixed data: memoised, since every deadline walks it day by day.
+@functools.lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))

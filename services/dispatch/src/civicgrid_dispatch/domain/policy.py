@@ -23,6 +23,9 @@ class Policy:
     green_channel_min_workers: int = 10
     green_channel_min_amount_yuan: float = 100_000.0
     green_channel_sign_for_hours: float = 2.0
+    # A case handed to enforcement is resolved by its decision, which the law allows 90
+    # days from filing: the matter's own limit would escalate it long before.
+    enforcement_resolve_days: int = 90
 
     @property
     def escalate_after(self) -> timedelta:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from civicgrid_shared.contracts.envelope import Envelope
+from civicgrid_shared.contracts.envelope import Envelope, EventPayload
 from civicgrid_shared.contracts.events import (
     AppealReceived,
     AssignmentReason,
@@ -25,11 +26,14 @@ from civicgrid_shared.contracts.events import (
     CaseRegistered,
     CaseRejected,
     CaseResolved,
+    CaseSignedFor,
+    DeadlineKind,
     HistoricalRecord,
 )
 from civicgrid_shared.contracts.topics import CASES, ENFORCEMENT
 
 from civicgrid_dispatch.domain.case import Case
+from civicgrid_dispatch.domain.deadlines import scaled_due
 from civicgrid_dispatch.domain.routing import GRID_KIND, MatterRule, plan_dispatch
 from civicgrid_dispatch.domain.wages import (
     mentions_wages,
@@ -51,6 +55,13 @@ def history_unit(agency: str) -> str:
 @dataclass
 class Registrar(CaseOps):
     """Registers each received appeal as a case and dispatches it."""
+
+    async def prepare(self, payloads: Sequence[EventPayload], uow: DispatchUnitOfWork
+                      ) -> None:
+        """A batch's appeals: which are registered already, in one query (see BatchConsumer)."""
+        appeal_ids = [p.appeal_id for p in payloads if isinstance(p, AppealReceived)]
+        if appeal_ids:
+            await uow.cases.preload(appeal_ids)
 
     async def on_appeal_received(self, event: AppealReceived, meta: Envelope,
                                  uow: DispatchUnitOfWork) -> None:
@@ -144,7 +155,22 @@ class Registrar(CaseOps):
             if plan.handover == "enforcement":
                 uow.emit(handed, topic=ENFORCEMENT.name, key=str(case.case_id),
                          correlation_id=cause.correlation_id, causation_id=cause.causation_id)
+                await self._enforcement_takes_it(uow, case, now, cause)
         await uow.cases.save(case)
+
+    async def _enforcement_takes_it(self, uow: DispatchUnitOfWork, case: Case, now: datetime,
+                                    cause: Cause) -> None:
+        """The hand-over is durable (outbox) and enforcement opens a lead from it: that is
+        the sign-for. The case is then resolved by enforcement's decision, on its clock."""
+        unit = case.unit_id or "enforcement"
+        case.sign_for(now, "enforcement", reason="handed over to enforcement")
+        await uow.deadlines.cancel(case.case_id, [DeadlineKind.SIGN_FOR, DeadlineKind.RESOLVE])
+        case.resolve_due = scaled_due(now, self.policy.enforcement_resolve_days * 24, "hours",
+                                      self.policy.time_scale)
+        await self.schedule(uow, case, DeadlineKind.RESOLVE, unit, now, case.resolve_due)
+        self.emit_case(uow, case, CaseSignedFor(
+            case_id=case.case_id, appeal_id=case.appeal_id, unit_id=unit, signed_at=now,
+            on_time=True), cause)
 
     async def _resolve_on_the_spot(self, case: Case, grid_unit: str, event: AppealReceived,
                                    cause: Cause, uow: DispatchUnitOfWork, now: datetime) -> None:

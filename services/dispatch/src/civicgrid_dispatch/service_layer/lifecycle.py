@@ -42,6 +42,7 @@ from civicgrid_shared.logs import get_logger
 from prometheus_client import Counter
 
 from civicgrid_dispatch.domain.case import (
+    FINAL_STATES,
     Case,
     CaseRuleError,
     CaseState,
@@ -340,12 +341,17 @@ class Lifecycle(CaseOps):
         """Enforcement's decision is the handling result of the case handed to it."""
         case = await self.load(uow, event.case_id)
         cause = Cause.of(meta)
+        if case.resolved_at is not None or case.state in FINAL_STATES:
+            # The unit fed a result back itself before the decision came: it stands, and
+            # the decision is on record in enforcement. Not an error to dead-letter.
+            log.info("enforcement outcome for a case already resolved; kept its result",
+                     case_id=str(case.case_id), state=case.state.value)
+            return
         at = self.at(case, event.decided_at)
         if case.state in (CaseState.ASSIGNED, CaseState.SUPERVISED) and case.signed_at is None:
             case.sign_for(at, "enforcement", reason="implicit: enforcement outcome")
             await uow.deadlines.cancel(case.case_id, [DeadlineKind.SIGN_FOR])
-        await self._resolve(uow, case, f"{event.outcome}: {event.summary}", at, cause,
-                            "enforcement")
+        await self._resolve(uow, case, event.summary, at, cause, "enforcement")
         await uow.cases.save(case)
 
     # -- timers ---------------------------------------------------------------------------

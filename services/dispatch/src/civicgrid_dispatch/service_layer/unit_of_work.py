@@ -8,6 +8,7 @@ from civicgrid_shared.db.uow import UnitOfWork
 from civicgrid_dispatch.adapters.repository import (
     CaseRepository,
     DeadlineRepository,
+    PendingWrites,
     ResponseLog,
     SummonsRepository,
 )
@@ -18,9 +19,14 @@ class DispatchUnitOfWork(UnitOfWork):
     deadlines: DeadlineRepository
     summons: SummonsRepository
     responses: ResponseLog
+    pending: PendingWrites
 
     def _bind(self, conn: Conn) -> None:
-        self.cases = CaseRepository(conn)
-        self.deadlines = DeadlineRepository(conn)
-        self.summons = SummonsRepository(conn)
-        self.responses = ResponseLog(conn)
+        self.pending = PendingWrites(conn)
+        self.cases = CaseRepository(conn, self.pending)
+        self.deadlines = DeadlineRepository(conn, self.pending)
+        self.summons = SummonsRepository(conn, self.pending)
+        self.responses = ResponseLog(conn, self.pending)
+
+    async def flush(self) -> None:
+        await self.pending.flush()

@@ -7,6 +7,7 @@ days off, so a deadline is at worst a holiday too early, never late.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,8 @@ import chinese_calendar
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
 
+# The calendar is fixed data: memoised, since every deadline walks it day by day.
+@functools.lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
