@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from civicgrid_shared.contracts.envelope import decode, new_event
 from civicgrid_shared.contracts.events import CaseHandedOver, TerritoryRef
 from civicgrid_shared.contracts.topics import ENFORCEMENT
@@ -38,7 +39,11 @@ class Place:
 
 
 def random_place() -> Place:
-    grid = random.choice(load_territory().grids)
+    return place_of(random.choice(load_territory().grids).code)
+
+
+def place_of(grid_code: str) -> Place:
+    [grid] = [g for g in load_territory().grids if g.code == grid_code]
     territory = TerritoryRef(county_code=grid.county_code, township_code=grid.township_code,
                              community_code=grid.community_code, grid_code=grid.code)
     return Place(grid.code, territory, f"township-{grid.township_code}-enforcement")
@@ -67,6 +72,18 @@ async def hand_over(stack: Stack, place: Place, matter_code: str = "EF-001"
                       source="/civicgrid/dispatch")
     await produce(stack, ENFORCEMENT.name, event.key.encode(), event.value, event.headers)
     return dispatch_case_id
+
+
+async def find_lead(client: httpx.AsyncClient, stack: Stack, place: Place,
+                    dispatch_case_id: uuid.UUID) -> dict[str, Any] | None:
+    """The team's lead opened for a dispatch case, or None (yet)."""
+    r = await client.get(url(stack, "enforcement", f"{BASE}/cases"), params={"state": "lead"},
+                         headers=place.headers)
+    assert r.status_code == 200, r.text
+    for case in r.json()["cases"]:
+        if case["dispatch_case_id"] == str(dispatch_case_id):
+            return case  # type: ignore[no-any-return]
+    return None
 
 
 async def patrol_lead(client: httpx.AsyncClient, stack: Stack, place: Place,
@@ -105,3 +122,27 @@ async def unlabelled_metric(client: httpx.AsyncClient, stack: Stack, name: str) 
         if line.startswith(name + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+async def records_with_keys(stack: Stack, topic: str, keys: set[str]) -> list[Any]:
+    """Every record of ``topic`` whose key is in ``keys``, from the start to the end
+    offsets as they are now (unlike helpers.read_topic, which stops at the first match)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.broker.bootstrap,
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        assert topic in await consumer.topics()  # also fetches the partitions
+        partitions = [TopicPartition(topic, p)
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        wanted = {k.encode() for k in keys}
+        found: list[Any] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batches = await consumer.getmany(*partitions, timeout_ms=500)
+            for records in batches.values():
+                found += [r for r in records if r.key in wanted]
+        return found
+    finally:
+        await consumer.stop()

@@ -16,10 +16,10 @@ from civicgrid_stack.stack import Stack
 from tests.integration.enforcement_helpers import (
     BASE,
     PARTY,
-    Place,
     decoded,
     event_type,
     evidence,
+    find_lead,
     hand_over,
     patrol_lead,
     post,
@@ -33,17 +33,6 @@ pytestmark = pytest.mark.integration
 WARNING_ON_THE_SPOT = {"officer_id": "ZF-0001", "kind": "penalty", "procedure": "simple",
                        "severity": "minor", "measures": ["warning"],
                        "reason": "占道经营，当场警告", "delivered_on_the_spot": True}
-
-
-async def find_lead(client: httpx.AsyncClient, stack: Stack, place: Place,
-                    dispatch_case_id: uuid.UUID) -> dict[str, Any] | None:
-    r = await client.get(url(stack, "enforcement", f"{BASE}/cases"), params={"state": "lead"},
-                         headers=place.headers)
-    assert r.status_code == 200, r.text
-    for case in r.json()["cases"]:
-        if case["dispatch_case_id"] == str(dispatch_case_id):
-            return case  # type: ignore[no-any-return]
-    return None
 
 
 async def test_handed_over_case_is_filed_decided_closed_and_reported_back(stack: Stack

@@ -6,11 +6,13 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import chinese_calendar
 import pytest
-from civicgrid_enforcement.domain import chain
+from civicgrid_enforcement.domain import calendar, chain
 from civicgrid_enforcement.domain.calendar import CITY_TZ, nth_working_day_after
 from civicgrid_enforcement.domain.case import (
     TRANSITIONS,
@@ -404,6 +406,51 @@ def test_disclosure_due_skips_national_day() -> None:
 def test_disclosure_due_across_spring_festival_and_a_plain_week() -> None:
     assert nth_working_day_after(date(2025, 1, 27), 1) == date(2025, 2, 5)  # 春节 2025
     assert nth_working_day_after(date(2026, 11, 20), 7) == date(2026, 12, 1)  # Friday
+
+
+def test_disclosure_due_skips_national_day_2026_and_counts_its_make_up_saturday() -> None:
+    # Decided Wednesday 2026-09-30: 1-7 Oct off, Thu 8 (1), Fri 9 (2), Sat 10 make-up
+    # day (3), Sun 11 off, 12 (4), 13 (5), 14 (6), Thu 15 (7). Counting weekdays only
+    # would give 9 Oct; skipping the holiday without the make-up day, 16 Oct.
+    due = disclosure_due(datetime(2026, 9, 30, 16, 30, tzinfo=CITY_TZ), 7)
+    assert due == datetime(2026, 10, 15, 23, 59, 59, 999999, tzinfo=CITY_TZ)
+    # A decision made on duty during the holiday counts from the first working day.
+    assert disclosure_due(datetime(2026, 10, 3, 10, 0, tzinfo=CITY_TZ), 1).date() == \
+        date(2026, 10, 8)
+    # The other make-up day of that holiday is a Sunday (20 Sep).
+    assert nth_working_day_after(date(2026, 9, 18), 1) == date(2026, 9, 20)
+
+
+def test_disclosure_due_skips_spring_festival_2026_and_counts_both_make_up_saturdays() -> None:
+    # Decided Friday 2026-02-13: Sat 14 make-up day (1), 15-23 off, Tue 24 (2), 25 (3),
+    # 26 (4), Fri 27 (5), Sat 28 make-up day (6), Sun 1 Mar off, Mon 2 Mar (7).
+    # Weekdays only would give Tue 24 Feb; skipping the holiday alone, Wed 4 Mar.
+    due = disclosure_due(datetime(2026, 2, 13, 11, 0, tzinfo=CITY_TZ), 7)
+    assert due == datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=CITY_TZ)
+    # The same decision in UTC late on Friday is Saturday in the city, a make-up day:
+    # that day is not counted, the next working day (24 Feb) is the first.
+    assert disclosure_due(datetime(2026, 2, 13, 17, 0, tzinfo=UTC), 1).date() == \
+        date(2026, 2, 24)
+
+
+@pytest.fixture
+def no_holiday_data(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """chinese-calendar as it answers for a year it has no schedule for yet."""
+    def unknown_year(day: date) -> bool:
+        raise NotImplementedError(f"no available data for year {day.year}")
+
+    forget = getattr(calendar.is_working_day, "cache_clear", lambda: None)  # if memoised
+    forget()
+    monkeypatch.setattr(chinese_calendar, "is_workday", unknown_year)
+    yield
+    forget()
+
+
+@pytest.mark.usefixtures("no_holiday_data")
+def test_a_year_without_holiday_data_counts_weekdays() -> None:
+    # Friday → Monday: weekends only, a holiday too early at worst, never late.
+    assert nth_working_day_after(date(2026, 2, 13), 1) == date(2026, 2, 16)
+    assert nth_working_day_after(date(2026, 2, 13), 7) == date(2026, 2, 24)
 
 
 def test_disclosure_day_counts_in_city_time() -> None:

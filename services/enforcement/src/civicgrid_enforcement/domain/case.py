@@ -153,6 +153,9 @@ class EnforcementCase:
         self.closed_at = at
 
     def start_investigation(self, officer: str, at: datetime, reason: str | None) -> None:
+        if self.state is CaseState.LEGAL_REVIEW:  # the table's way back is complete_review's
+            raise IllegalTransition(self.state, CaseState.INVESTIGATION, "only a legal review "
+                                    "that does not approve sends the case back")
         self._move(CaseState.INVESTIGATION, officer, at, reason)
 
     # -- legal review ---------------------------------------------------------------
