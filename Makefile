@@ -17,11 +17,16 @@ setup: .venv/.synced
                services/analytics/package-lock.json
 	@scripts/bootstrap.sh
 
+# The simulated city starts with the platform: make run SIM=off (without it),
+# SIM_RATE=5 (appeals per second, default 1), SIM_DAYS=7 (play 7 days fast, then stop).
+SIM_FLAGS = $(if $(filter off no 0 false,$(SIM)),--no-sim) \
+	$(if $(SIM_RATE),--sim-rate $(SIM_RATE)) $(if $(SIM_DAYS),--sim-days $(SIM_DAYS))
+
 run: setup
-	@$(RUN) python -m civicgrid_stack run
+	@$(RUN) python -m civicgrid_stack run $(SIM_FLAGS)
 
 up: setup
-	@$(RUN) python -m civicgrid_stack up
+	@$(RUN) python -m civicgrid_stack up $(SIM_FLAGS)
 
 down: setup
 	@$(RUN) python -m civicgrid_stack down
@@ -42,7 +47,7 @@ lint: setup
 	@$(RUN) ruff check .
 	@$(RUN) mypy -p civicgrid_shared -p civicgrid_intake -p civicgrid_dispatch \
 		-p civicgrid_enforcement -p civicgrid_analytics -p civicgrid_stack \
-		-p civicgrid_department_client
+		-p civicgrid_department_client -p civicgrid_simulator
 	@$(RUN) mypy tools/contracts.py
 
 # Regenerate the reference data (city, units, matter catalog) from its seed.

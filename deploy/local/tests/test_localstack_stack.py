@@ -13,12 +13,15 @@ import pytest
 from civicgrid_stack import Ports, Stack, StackError
 from civicgrid_stack.ports import PORT_ENV
 from civicgrid_stack.procutil import pid_alive
+from civicgrid_stack.stack import SimulatorOptions
 from localstack_helpers import FAKE_SERVICE_DIR, SERVICES, fake_modules
 
 
 def _assert_all_gone(state: dict[str, object]) -> None:
     pids = [state["broker"]["pid"], state["postgres"]["pid"]]  # type: ignore[index]
     pids += [rec["pid"] for rec in state["services"].values()]  # type: ignore[attr-defined]
+    if "simulator" in state:
+        pids.append(state["simulator"]["pid"])  # type: ignore[index]
     assert [p for p in pids if pid_alive(p)] == []
 
 
@@ -50,10 +53,47 @@ def test_stack_start_stop(tmp_path: Path) -> None:
             assert env["CIVICGRID_HTTP_PORT"] == str(stack.ports.service_port(name))
             assert env["CIVICGRID_HTTP_HOST"] == "127.0.0.1"
             assert env["CIVICGRID_ENV"] == "local"
+            assert "CIVICGRID_DEV_CHANNEL_KEYS" not in env  # no simulator unless asked
+        assert "simulator" not in state and stack.simulator is None
     finally:
         stack.stop()
     assert not (tmp_path / "run" / "stack.json").exists()
     _assert_all_gone(state)
+
+
+@pytest.mark.skipif("CIVICGRID_DISPATCH_TIME_SCALE" in os.environ,
+                    reason="the environment sets dispatch's time scale itself")
+def test_stack_with_the_simulated_city(tmp_path: Path) -> None:
+    """Asked for, the simulator runs once the services are ready, with what it needs:
+    intake takes the channels' dev keys, dispatch runs at the days mode's time scale.
+    (Against stand-in services the real simulator just waits for the cases topic.)"""
+    stack = Stack(
+        tmp_path / "run", Ports.free(), modules=fake_modules(),
+        extra_env={"PYTHONPATH": str(FAKE_SERVICE_DIR)}, echo=lambda _msg: None,
+        simulator=SimulatorOptions(rate=2.0, days=3, time_scale="1/100"),
+    )
+    stack.start()
+    try:
+        state = json.loads((tmp_path / "run" / "stack.json").read_text())
+        env = {n: httpx.get(f"{stack.services[n].base_url}/env", trust_env=False).json()
+               for n in ("intake", "dispatch", "enforcement")}
+        assert env["intake"]["CIVICGRID_DEV_CHANNEL_KEYS"] == "1"
+        assert float(env["dispatch"]["CIVICGRID_DISPATCH_TIME_SCALE"]) == 0.01
+        assert "CIVICGRID_DEV_CHANNEL_KEYS" not in env["enforcement"]
+        assert "CIVICGRID_DISPATCH_TIME_SCALE" not in env["enforcement"]
+        assert stack.simulator is not None and stack.simulator.is_running()
+        assert state["simulator"]["pid"] == stack.simulator.pid
+        args = " ".join(stack.simulator.args)
+        assert "--days 3" in args and "--time-scale 0.01" in args and "--rate 2" in args
+        assert f"--intake http://127.0.0.1:{stack.ports.intake}" in args
+        assert f"--bootstrap {stack.broker.bootstrap}" in args
+        assert stack.simulator_exit() is None
+    finally:
+        stack.stop()
+    _assert_all_gone(state)
+    with pytest.raises(StackError, match="time scale"):
+        Stack(tmp_path / "other", Ports.free(),
+              simulator=SimulatorOptions(days=1, time_scale="fast"))
 
 
 def test_stack_failure_stops_everything(tmp_path: Path) -> None:
@@ -89,6 +129,8 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{ports.intake}/docs" in up.stdout
         assert f"postgresql://postgres@127.0.0.1:{ports.postgres}/civicgrid" in up.stdout
         state = json.loads((run_dir / "stack.json").read_text())
+        assert "simulator" in state  # on by default; stopped by down like the rest
+        assert "simulated city" in up.stdout
         status = _cli(run_dir, env, "status")
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.count("ready") >= 6

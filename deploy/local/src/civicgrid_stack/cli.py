@@ -17,7 +17,7 @@ from civicgrid_stack.errors import Interrupted, StackError
 from civicgrid_stack.paths import RunLayout, default_run_dir, project_root
 from civicgrid_stack.ports import Ports
 from civicgrid_stack.procutil import tail
-from civicgrid_stack.stack import Stack
+from civicgrid_stack.stack import DEFAULT_DAYS_SCALE, SimulatorOptions, Stack
 from civicgrid_stack.state import StackState, read_state, record_alive
 
 UP_TIMEOUT = 300.0
@@ -52,8 +52,71 @@ def format_table(state: StackState) -> str:
     pg = state.get("postgres") or {}
     if pg:
         add("PostgreSQL", str(pg["dsn"]))
+    sim = dict(state).get("simulator")
+    if isinstance(sim, dict):
+        days = sim.get("days")
+        mode = f"{days} simulated day{'s' if days != 1 else ''}" if days else "live"
+        add("simulated city", f"{mode}, {sim.get('rate')} appeals/s  (log {sim.get('log')};"
+                              " off: make run SIM=off)")
+    if "analytics" in services:
+        add("city screen", f"{services['analytics']['url']}/dashboard")
     add("logs", f"{state.get('log_dir', '')}/")
     return "\n".join(lines)
+
+
+# -- the simulated city --------------------------------------------------------------
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw not in ("0", "off", "no", "false")
+
+
+def _env_num(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    return raw or None
+
+
+def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-sim", action="store_true",
+                        default=not _env_flag("CIVICGRID_SIM", True),
+                        help="do not start the simulated city (also CIVICGRID_SIM=off)")
+    # String defaults: argparse converts them with ``type`` (a bad value is a usage error).
+    parser.add_argument("--sim-rate", type=float,
+                        default=_env_num("CIVICGRID_SIM_RATE") or "1",
+                        help="the simulated city's appeals per second, on average (default 1; "
+                             "also CIVICGRID_SIM_RATE)")
+    parser.add_argument("--sim-days", type=int, default=_env_num("CIVICGRID_SIM_DAYS"),
+                        help="play this many simulated days fast, with dispatch at "
+                             "--sim-scale (also CIVICGRID_SIM_DAYS)")
+    parser.add_argument("--sim-scale", default=_env_num("CIVICGRID_SIM_SCALE")
+                        or DEFAULT_DAYS_SCALE,
+                        help=f"dispatch's time scale in days mode (default {DEFAULT_DAYS_SCALE}"
+                             ": a simulated day per real minute)")
+    parser.add_argument("--sim-seed", type=int, default=None, help=argparse.SUPPRESS)
+
+
+def sim_options(args: argparse.Namespace) -> SimulatorOptions | None:
+    if args.no_sim or args.no_services:
+        return None
+    if args.sim_rate < 0 or (args.sim_days is not None and args.sim_days < 1):
+        raise StackError("--sim-rate must be >= 0 and --sim-days at least 1")
+    return SimulatorOptions(rate=args.sim_rate, days=args.sim_days,
+                            time_scale=args.sim_scale, seed=args.sim_seed)
+
+
+def sim_argv(args: argparse.Namespace) -> list[str]:
+    """The simulator flags of ``run``, passed on by ``up`` to its background ``run``."""
+    if args.no_sim:
+        return ["--no-sim"]
+    argv = ["--sim-rate", f"{args.sim_rate:g}", "--sim-scale", args.sim_scale]
+    if args.sim_days is not None:
+        argv += ["--sim-days", str(args.sim_days)]
+    if args.sim_seed is not None:
+        argv += ["--sim-seed", str(args.sim_seed)]
+    return argv
 
 
 # -- run ---------------------------------------------------------------------------
@@ -66,8 +129,32 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
+def _watch_simulator(stack: Stack, echo: bool, offset: int, reported: set[str]) -> int:
+    """Show the simulator's lines (foreground runs) and say when it has exited."""
+    sim = stack.simulator
+    if sim is None:
+        return offset
+    if echo:
+        offset = _follow(sim.log_path, offset)
+    code = stack.simulator_exit()
+    if code is not None and "simulator" not in reported:
+        reported.add("simulator")
+        if code == 0:
+            _say(f"the simulated city has finished (log {sim.log_path}); the platform "
+                 "keeps running")
+        else:
+            _err(f"the simulator exited with code {code}; last lines of {sim.log_path}:\n"
+                 f"{tail(sim.log_path, 30)}")
+    return offset
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    stack = Stack(args.run_dir, Ports.from_env())
+    try:
+        simulator = sim_options(args)
+        stack = Stack(args.run_dir, Ports.from_env(), simulator=simulator)
+    except StackError as exc:
+        _err(f"error: {exc}")
+        return 1
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if args.daemon:
@@ -79,8 +166,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             _say(format_table(stack.state))
             _say("press Ctrl-C to stop everything")
         reported: set[str] = set()
+        sim_offset = stack.simulator_log_start
         while True:
             time.sleep(0.5)
+            sim_offset = _watch_simulator(stack, not args.daemon, sim_offset, reported)
             for name, exit_code in stack.unexpected_exits().items():
                 if name not in reported:
                     reported.add(name)
@@ -132,7 +221,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     log = layout.supervisor_log
     offset = log.stat().st_size if log.exists() else 0
     argv = [sys.executable, "-m", "civicgrid_stack", "--run-dir", str(layout.run_dir), "run",
-            "--daemon", *(["--no-services"] if args.no_services else [])]
+            "--daemon", *(["--no-services"] if args.no_services else []), *sim_argv(args)]
     with log.open("ab") as out:
         child = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -207,9 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-services", action="store_true",
                      help="only PostgreSQL and the broker")
     run.add_argument("--daemon", action="store_true", help=argparse.SUPPRESS)
+    add_sim_arguments(run)
     up = sub.add_parser("up", help="start everything in the background, exit when ready")
     up.add_argument("--no-services", action="store_true",
                     help="only PostgreSQL and the broker")
+    add_sim_arguments(up)
     sub.add_parser("down", help="stop everything 'up' or 'run' started")
     sub.add_parser("status", help="what runs, and whether it is ready")
     return parser

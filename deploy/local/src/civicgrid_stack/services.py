@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -36,11 +36,23 @@ def service_modules(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     }
 
 
-class ServiceProcess:
-    """``sys.executable -m module`` in its own process group, output appended to a log.
+#: The simulated city (an optional extra process, not a service: no port, no /ready).
+SIMULATOR_MODULE = "civicgrid_simulator"
 
-    ``env`` is merged over ``os.environ``. The service is expected to serve
-    ``GET http://127.0.0.1:<port>/ready`` with 200 once it can do its work.
+
+def simulator_module(environ: Mapping[str, str] | None = None) -> str:
+    """:data:`SIMULATOR_MODULE`, overridable by ``CIVICGRID_SIMULATOR_MODULE``."""
+    env = os.environ if environ is None else environ
+    return env.get("CIVICGRID_SIMULATOR_MODULE", "").strip() or SIMULATOR_MODULE
+
+
+class ServiceProcess:
+    """``sys.executable -m module [args]`` in its own process group, output appended to
+    a log.
+
+    ``env`` is merged over ``os.environ``. A service is expected to serve
+    ``GET http://127.0.0.1:<port>/ready`` with 200 once it can do its work (the
+    simulator, also run as a ServiceProcess, serves nothing and is never waited for).
     """
 
     def __init__(
@@ -51,9 +63,11 @@ class ServiceProcess:
         env: Mapping[str, str],
         log_path: Path,
         host: str = "127.0.0.1",
+        args: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.module = module
+        self.args = list(args)
         self.port = port
         self.env = dict(env)
         self.log_path = log_path
@@ -83,10 +97,10 @@ class ServiceProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         with self.log_path.open("ab") as log:
             log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting "
-                      f"{sys.executable} -m {self.module}\n".encode())
+                      f"{sys.executable} -m {' '.join([self.module, *self.args])}\n".encode())
             log.flush()
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [sys.executable, "-m", self.module, *self.args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=env, start_new_session=True,
             )

@@ -6,14 +6,17 @@ import concurrent.futures
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Any, cast
 
 from civicgrid_stack.broker import TansuBroker
 from civicgrid_stack.errors import Interrupted, StackError
 from civicgrid_stack.paths import RunLayout, default_run_dir
 from civicgrid_stack.ports import PORT_ENV, Ports, ensure_port_free
 from civicgrid_stack.postgres import PostgresCluster
-from civicgrid_stack.services import ServiceProcess, service_modules
+from civicgrid_stack.services import ServiceProcess, service_modules, simulator_module
 from civicgrid_stack.state import (
     StackState,
     read_state,
@@ -24,10 +27,37 @@ from civicgrid_stack.state import (
 )
 
 HOST = "127.0.0.1"
+#: Days mode's default time scale for dispatch: a simulated day per real minute.
+DEFAULT_DAYS_SCALE = "1/1440"
 
 
 def _print(msg: str) -> None:
     print(msg, flush=True)
+
+
+@dataclass(frozen=True)
+class SimulatorOptions:
+    """The simulated city (``civicgrid_simulator``), an optional extra process started
+    once the services are ready. ``days`` plays that many simulated days with dispatch
+    at ``time_scale`` (a fraction like ``1/1440``), then the simulator stops."""
+
+    rate: float = 1.0
+    days: int | None = None
+    time_scale: str = DEFAULT_DAYS_SCALE
+    seed: int | None = None
+
+    def dispatch_scale(self) -> str | None:
+        """The dispatch time scale days mode needs (None in live mode)."""
+        if self.days is None:
+            return None
+        try:
+            value = float(Fraction(self.time_scale.strip()))
+        except (ValueError, ZeroDivisionError):
+            raise StackError(f"simulator time scale {self.time_scale!r} is not a number or "
+                             "a fraction like 1/1440") from None
+        if not 0 < value <= 1:
+            raise StackError(f"simulator time scale {self.time_scale!r} must be in (0, 1]")
+        return repr(value)
 
 
 class Stack:
@@ -36,7 +66,9 @@ class Stack:
     ``modules`` maps service name to the module run with ``python -m`` (default:
     :func:`~civicgrid_stack.services.service_modules`, i.e. the four services, each
     overridable by ``CIVICGRID_<NAME>_MODULE``); tests pass a stand-in.
-    ``extra_env`` is added to every service's environment.
+    ``extra_env`` is added to every service's environment. ``simulator`` adds the
+    simulated city (off unless given; ``make run`` gives it): intake then also accepts
+    the channels' development keys, and in days mode dispatch runs at the time scale.
     """
 
     def __init__(
@@ -47,6 +79,7 @@ class Stack:
         modules: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
         echo: Callable[[str], None] = _print,
+        simulator: SimulatorOptions | None = None,
     ) -> None:
         self.layout = RunLayout(run_dir if run_dir is not None else default_run_dir())
         self.run_dir = self.layout.run_dir
@@ -55,6 +88,8 @@ class Stack:
         self.postgres = PostgresCluster(self.layout.pg_data, self.ports.postgres, HOST, echo=echo)
         self.broker = TansuBroker(self.ports.broker, HOST, self.layout.log("broker"))
         self.extra_env = dict(extra_env or {})
+        self.simulator_options = simulator
+        self._dispatch_scale = simulator.dispatch_scale() if simulator is not None else None
         self.services: dict[str, ServiceProcess] = {
             name: ServiceProcess(
                 name, module, self.ports.service_port(name), self.service_env(name),
@@ -62,6 +97,8 @@ class Stack:
             )
             for name, module in (modules or service_modules()).items()
         }
+        self.simulator: ServiceProcess | None = None
+        self.simulator_log_start = 0
         self._state: StackState = {}
         self._owns_postgres = False
 
@@ -75,8 +112,39 @@ class Stack:
             "CIVICGRID_HTTP_HOST": HOST,
             "CIVICGRID_HTTP_PORT": str(self.ports.service_port(name)),
             "CIVICGRID_ENV": "local",
+            **self._simulator_env(name),
             **self.extra_env,
         }
+
+    def _simulator_env(self, name: str) -> dict[str, str]:
+        """What the simulated city needs from a service; a value set in the environment
+        wins. Intake: the channels' development keys (dev-hotline, ...: local only).
+        Dispatch in days mode: the time scale."""
+        if self.simulator_options is None:
+            return {}
+        wanted: dict[str, str] = {}
+        if name == "intake":
+            wanted["CIVICGRID_DEV_CHANNEL_KEYS"] = "1"
+        if name == "dispatch" and self._dispatch_scale is not None:
+            wanted["CIVICGRID_DISPATCH_TIME_SCALE"] = self._dispatch_scale
+        return {k: v for k, v in wanted.items() if k not in os.environ}
+
+    def simulator_args(self) -> list[str]:
+        """The simulator's command line: this stack's addresses and the options."""
+        opts = self.simulator_options
+        assert opts is not None
+        url = {n: f"http://{HOST}:{self.ports.service_port(n)}"
+               for n in ("intake", "dispatch", "analytics")}
+        scale = os.environ.get("CIVICGRID_DISPATCH_TIME_SCALE") or self._dispatch_scale or "1"
+        args = ["--rate", f"{opts.rate:g}", "--time-scale", scale,
+                "--intake", url["intake"], "--dispatch", url["dispatch"],
+                "--analytics", url["analytics"], "--bootstrap", self.broker.bootstrap,
+                "--progress-every", "10", "--parent-pid", str(os.getpid())]
+        if opts.days is not None:
+            args += ["--days", str(opts.days)]
+        if opts.seed is not None:
+            args += ["--seed", str(opts.seed)]
+        return args
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -102,6 +170,8 @@ class Stack:
             self._start_broker()
             if services:
                 self._start_services(timeout)
+                if self.simulator_options is not None:
+                    self._start_simulator()
         except BaseException as exc:
             self._state["status"] = "failed"
             self._state["error"] = str(exc) or type(exc).__name__
@@ -119,6 +189,9 @@ class Stack:
         if self._state:
             self._state["status"] = "stopping"
             self._save()
+        if self.simulator is not None and self.simulator.pid is not None:
+            self.echo("stopping the simulator ...")
+            self.simulator.stop()
         running = [s for s in self.services.values() if s.pid is not None]
         if running:
             self.echo("stopping services ...")
@@ -143,6 +216,10 @@ class Stack:
             if code is not None:
                 out[name] = code
         return out
+
+    def simulator_exit(self) -> int | None:
+        """The simulator's exit code once it has exited (days mode ends by itself)."""
+        return self.simulator.returncode() if self.simulator is not None else None
 
     @property
     def state(self) -> StackState:
@@ -234,6 +311,29 @@ class Stack:
                 raise
         if errors:
             raise StackError("\n\n".join(errors))
+
+    def _start_simulator(self) -> None:
+        opts = self.simulator_options
+        assert opts is not None
+        log = self.layout.log("simulator")
+        self.simulator_log_start = log.stat().st_size if log.exists() else 0
+        # Not a service: no port (0), no /ready; the supervisor watches its exit code.
+        self.simulator = ServiceProcess("simulator", simulator_module(), 0, self.extra_env,
+                                        log, HOST, args=self.simulator_args())
+        self.simulator.start()
+        assert self.simulator.pid is not None
+        what = "live" if opts.days is None else \
+            f"{opts.days} simulated day{'s' if opts.days != 1 else ''}"
+        self.echo(f"started the simulated city ({what}, {opts.rate:g} appeals/s; log {log})")
+        # StackState (state.py) has no "simulator" key yet: written as a plain mapping.
+        cast(dict[str, Any], self._state)["simulator"] = {
+            **record(self.simulator.pid),
+            "module": self.simulator.module,
+            "rate": opts.rate,
+            "days": opts.days,
+            "log": str(log),
+        }
+        self._save()
 
     def _collect_ready(
         self, futures: dict[concurrent.futures.Future[float], str], errors: list[str]
