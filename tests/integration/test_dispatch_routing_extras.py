@@ -84,7 +84,8 @@ async def test_enforcement_matter_is_handed_over_and_its_outcome_resolves_the_ca
     territory = random_territory()
     appeal = await publish_appeal(stack, "EF-001", territory=territory,
                                   content="路口有人长期占道经营摆摊。")
-    case = await cases.by_appeal(appeal.appeal_id, "assigned")
+    # The durable hand-over counts as the team's sign-for; the decision resolves it.
+    case = await cases.by_appeal(appeal.appeal_id, "signed_for")
     assert case["unit_id"] == f"township-{territory.township_code}-enforcement"
     handed = await _event(stack, case["case_id"], "handed_over", ENFORCEMENT.name)
     assert handed["to"] == "enforcement" and handed["unit_id"] == case["unit_id"]
@@ -93,7 +94,7 @@ async def test_enforcement_matter_is_handed_over_and_its_outcome_resolves_the_ca
                                  decided_at=datetime.now(UTC))
     await publish(stack, outcome, ENFORCEMENT.name, str(case["case_id"]))
     row = await cases.in_state(case["case_id"], "resolved")
-    assert row["result"] == "warning: 责令改正，已清理摊位"
+    assert row["result"] == "责令改正，已清理摊位"
 
 
 async def test_large_unpaid_wages_take_the_green_channel(stack: Stack, cases: Cases) -> None:
