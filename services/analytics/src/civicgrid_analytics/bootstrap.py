@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from civicgrid_shared.contracts.topics import APPEALS, CASES
+from civicgrid_shared.contracts.topics import APPEALS, CASES, ENFORCEMENT
 from civicgrid_shared.runtime import ServiceRuntime
 from civicgrid_shared.settings import ServiceSettings
 from civicgrid_shared.web.app import create_app
@@ -20,6 +20,7 @@ from civicgrid_analytics.domain.indicators import IndicatorSettings
 from civicgrid_analytics.domain.ranking import ScoreWeights
 from civicgrid_analytics.domain.windows import CITY_TZ, Window
 from civicgrid_analytics.entrypoints.http import build_router
+from civicgrid_analytics.service_layer import enforcement
 from civicgrid_analytics.service_layer.handlers import AnalyticsHandlers
 from civicgrid_analytics.service_layer.hotspots import HotspotDetector
 from civicgrid_analytics.service_layer.live import GaugeRefresher, LiveFeed
@@ -28,6 +29,7 @@ from civicgrid_analytics.service_layer.views import ViewSettings
 
 SERVICE = "analytics"
 CONSUMER = "analytics"
+ENFORCEMENT_CONSUMER = "analytics-enforcement"
 SOURCE = "/civicgrid/analytics"
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: where `npm ci --prefix services/analytics` puts Apache ECharts
@@ -89,6 +91,11 @@ def bootstrap(settings: AnalyticsSettings | None = None) -> tuple[FastAPI, Servi
     runtime.add_consumer(
         CONSUMER, [APPEALS, CASES], dict(handlers(settings).routes()), make_uow,
         description="Every appeal and case event, turned into the city's indicators.",
+    )
+    runtime.add_consumer(
+        ENFORCEMENT_CONSUMER, [ENFORCEMENT], dict(enforcement.routes()), make_uow,
+        description="Enforcement's cases, decisions, disclosures and joint inspections, "
+                    "turned into the enforcement indicators.",
     )
     cfg = view_settings(settings)
     gauges = GaugeRefresher(make_uow, cfg, settings.metrics_refresh_s, settings.metrics_window)

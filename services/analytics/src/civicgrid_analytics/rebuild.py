@@ -2,12 +2,14 @@
 
 1. Drops and recreates the shadow schema (default ``analytics_rebuild``) with analytics'
    migrations: an empty analytics store.
-2. Reads the appeals and cases topics from offset 0 without a consumer group (nothing is
-   committed, the live service is not disturbed) and applies every record with the very
-   same batch consumer, handlers and unit of work as the live service, into the shadow
-   schema. Hotspot events go to the shadow outbox, which no relay publishes.
-3. Waits until the live service has processed the same events (its inbox holds every
-   event id the shadow inbox holds, and nothing more; new traffic is replayed too), then
+2. Reads the appeals, cases and enforcement topics from offset 0 without a consumer
+   group (nothing is committed, the live service is not disturbed) and applies every
+   record with the very same batch consumers (one per topic set, as live), handlers and
+   unit of work as the live service, into the shadow schema. Hotspot events go to the
+   shadow outbox, which no relay publishes.
+3. Waits until the live service has processed the same events (for each consumer, its
+   inbox holds every event id the shadow inbox holds, and nothing more; new traffic is
+   replayed too), then
    computes the same read models in both schemas with the same ``now`` and compares them.
 
 Prints a JSON report and exits 0 when the figures are identical, 1 when they differ,
@@ -28,15 +30,17 @@ from typing import Any, cast
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from civicgrid_shared.contracts.topics import APPEALS, CASES
+from civicgrid_shared.contracts.topics import APPEALS, CASES, ENFORCEMENT
 from civicgrid_shared.db.migrate import migrate
 from civicgrid_shared.db.pool import check_schema, create_pool
 from civicgrid_shared.messaging.consumer import BatchConsumer
 from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
 
+from civicgrid_analytics.adapters.enforcement_sql import EnforcementQuery
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
 from civicgrid_analytics.bootstrap import (
     CONSUMER,
+    ENFORCEMENT_CONSUMER,
     MIGRATIONS,
     SERVICE,
     SOURCE,
@@ -44,8 +48,9 @@ from civicgrid_analytics.bootstrap import (
     handlers,
     view_settings,
 )
+from civicgrid_analytics.domain.enforcement import EnforcementGroup
 from civicgrid_analytics.domain.indicators import Dimension
-from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer import enforcement, views
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 
 
@@ -73,20 +78,26 @@ async def read_models(pool: asyncpg.Pool, schema: str, now: datetime,
             out[f"by_{dim.value}"] = (await views.indicators(uow, q, cfg))["rows"]
         out["hotspots"] = await views.hotspots(uow, None, None, limit=1_000_000)
         out["facts"] = await uow.conn.fetchval("SELECT count(*) FROM case_facts")
+        out["enforcement"] = (await enforcement.indicators(
+            uow, EnforcementQuery(None, None)))["total"]
+        for group in (EnforcementGroup.TEAM, EnforcementGroup.COUNTY):
+            out[f"enforcement_by_{group.value}"] = (await enforcement.indicators(
+                uow, EnforcementQuery(None, None, group)))["rows"]
     return json.loads(json.dumps(out, default=str))  # type: ignore[no-any-return]
 
 
 async def _inbox_gap(conn: asyncpg.Connection, live: str, shadow: str) -> tuple[int, int]:
-    """(events the shadow store has and the live one not, the other way round)."""
+    """(events the shadow store has and the live one not, the other way round), over
+    both of analytics' consumers."""
     row = await conn.fetchrow(
         f"""
-        SELECT (SELECT count(*) FROM "{shadow}".inbox s WHERE s.consumer = $1
+        SELECT (SELECT count(*) FROM "{shadow}".inbox s WHERE s.consumer = ANY($1)
                 AND NOT EXISTS (SELECT 1 FROM "{live}".inbox l
-                                WHERE l.consumer = $1 AND l.event_id = s.event_id)),
-               (SELECT count(*) FROM "{live}".inbox l WHERE l.consumer = $1
+                                WHERE l.consumer = s.consumer AND l.event_id = s.event_id)),
+               (SELECT count(*) FROM "{live}".inbox l WHERE l.consumer = ANY($1)
                 AND NOT EXISTS (SELECT 1 FROM "{shadow}".inbox s
-                                WHERE s.consumer = $1 AND s.event_id = l.event_id))
-        """, CONSUMER)  # noqa: S608 - schema names are checked identifiers
+                                WHERE s.consumer = l.consumer AND s.event_id = l.event_id))
+        """, [CONSUMER, ENFORCEMENT_CONSUMER])  # noqa: S608 - checked identifiers
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -99,8 +110,13 @@ class Replayer:
         def make_uow() -> AnalyticsUnitOfWork:
             return AnalyticsUnitOfWork(pool, schema, SOURCE)
 
+        dead = cast(DeadLetterPublisher, self.dead)
         self.consumer = BatchConsumer(
-            CONSUMER, handlers(settings).routes(), make_uow, cast(DeadLetterPublisher, self.dead),
+            CONSUMER, handlers(settings).routes(), make_uow, dead,
+            max_attempts=settings.consumer_max_attempts,
+            retry_backoff_s=settings.consumer_retry_backoff_s)
+        self.enforcement = BatchConsumer(
+            ENFORCEMENT_CONSUMER, enforcement.routes(), make_uow, dead,
             max_attempts=settings.consumer_max_attempts,
             retry_backoff_s=settings.consumer_retry_backoff_s)
         self.records = 0
@@ -115,7 +131,7 @@ class Replayer:
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms)
         await kafka.start()
         tps = []
-        for topic in (APPEALS.name, CASES.name):
+        for topic in (APPEALS.name, CASES.name, ENFORCEMENT.name):
             parts = kafka.partitions_for_topic(topic)
             if parts is None:
                 await kafka.force_metadata_update()
@@ -141,9 +157,13 @@ class Replayer:
             batches = await kafka.getmany(timeout_ms=500,
                                           max_records=self.settings.consumer_max_records)
             records = [r for rs in batches.values() for r in rs]
-            if records:
-                await self.consumer.process(records)
-                self.records += len(records)
+            # Each record goes to the consumer that reads its topic live.
+            for consumer, topics in ((self.consumer, (APPEALS.name, CASES.name)),
+                                     (self.enforcement, (ENFORCEMENT.name,))):
+                mine = [r for r in records if r.topic in topics]
+                if mine:
+                    await consumer.process(mine)
+            self.records += len(records)
 
 
 async def run(settings: AnalyticsSettings, schema: str, wait_s: float, drop: bool

@@ -1,11 +1,12 @@
 """What enforcement publishes: its own events, on the shared enforcement topic.
 
 Every step of an enforcement case (综合行政执法) and of a joint inspection is published on
-``civicgrid.enforcement.v1`` for oversight and disclosure systems; no platform service
-reads them yet. Case events are keyed by the enforcement case id, inspection events by
-the inspection id. No payload carries a party's name, phone, ID number or address, a
-lead's free text or a media file. The hand-over from dispatch and the outcome back to it
-are shared contracts (``civicgrid_shared.contracts.flows``).
+``civicgrid.enforcement.v1`` for oversight and disclosure systems; analytics reads those
+it turns into the enforcement indicators (``_ANALYTICS_READS``). Case events are keyed
+by the enforcement case id, inspection events by the inspection id. No payload carries a
+party's name, phone, ID number or address, a lead's free text or a media file. The
+hand-over from dispatch and the outcome back to it are shared contracts
+(``civicgrid_shared.contracts.flows``).
 
 This is enforcement's public contract: ``tools/contracts.py`` documents it
 (``make contracts``).
@@ -35,6 +36,11 @@ _NUMBER = "ZF20261123000042"
 _FILED, _DUE = "2026-11-23T10:05:00+08:00", "2027-02-21T10:05:00+08:00"
 _DECIDED, _DISCLOSE_BY = "2026-11-23T15:00:00+08:00", "2026-12-02T23:59:59+08:00"
 _DEPARTMENTS = ["market_supervision", "urban_management"]
+# What analytics reads for the enforcement indicators (its own reader models).
+_ANALYTICS_READS: frozenset[type[EventPayload]] = frozenset({
+    ev.LeadCreated, ev.CaseFiled, ev.DecisionMade, ev.CaseClosed, ev.Disclosed,
+    ev.InspectionCompleted,
+})
 
 
 def _one_of(values: type[StrEnum]) -> str:
@@ -43,8 +49,9 @@ def _one_of(values: type[StrEnum]) -> str:
 
 def _flow(event: type[EventPayload], description: str, example: Mapping[str, Any],
           key: str = _CASE_KEY) -> Flow:
-    return Flow(ENFORCEMENT, event, "enforcement", (), description=description, key=key,
-                example=example)
+    consumers = ("analytics",) if event in _ANALYTICS_READS else ()
+    return Flow(ENFORCEMENT, event, "enforcement", consumers, description=description,
+                key=key, example=example)
 
 
 FLOWS: tuple[Flow, ...] = (

@@ -11,10 +11,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import AwareDatetime
 
+from civicgrid_analytics.adapters.enforcement_sql import EnforcementQuery
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
+from civicgrid_analytics.domain.enforcement import EnforcementGroup
 from civicgrid_analytics.domain.indicators import Dimension
 from civicgrid_analytics.domain.windows import Window, bounds
-from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer import enforcement, views
 from civicgrid_analytics.service_layer.live import LiveFeed
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 
@@ -59,6 +61,18 @@ def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSet
         q = IndicatorQuery(s, e, now, group_by, _filters(request))
         async with make_uow() as uow:
             out = await views.indicators(uow, q, cfg)
+        out["window"] = window.value if window else None
+        return out
+
+    @router.get("/v1/enforcement-indicators", tags=["indicators"],
+                summary="Enforcement indicators (综合行政执法) by event time, optionally grouped.")
+    async def enforcement_indicators(start: From = None, end: To = None,
+                                     window: WindowQ = None,
+                                     group_by: EnforcementGroup | None = None
+                                     ) -> dict[str, Any]:
+        s, e = _window(window, start, end, _now(), cfg.tz)
+        async with make_uow() as uow:
+            out = await enforcement.indicators(uow, EnforcementQuery(s, e, group_by))
         out["window"] = window.value if window else None
         return out
 

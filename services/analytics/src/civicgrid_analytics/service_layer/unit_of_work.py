@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from civicgrid_shared.db.pool import Conn
 from civicgrid_shared.db.uow import UnitOfWork
 
+from civicgrid_analytics.adapters.enforcement_sql import EnforcementRepository
 from civicgrid_analytics.adapters.repository import FactRepository
 from civicgrid_analytics.adapters.surges import SurgeRepository
 
@@ -16,9 +17,11 @@ BatchHook = Callable[["AnalyticsUnitOfWork"], Awaitable[None]]
 class AnalyticsUnitOfWork(UnitOfWork):
     facts: FactRepository
     surges: SurgeRepository
+    enforcement: EnforcementRepository
 
     def _bind(self, conn: Conn) -> None:
         self.facts = FactRepository(conn)
+        self.enforcement = EnforcementRepository(conn)
         self.surges = SurgeRepository(conn)
         self._hooks: list[BatchHook] = []
 
@@ -32,4 +35,5 @@ class AnalyticsUnitOfWork(UnitOfWork):
         for hook in hooks:
             await hook(self)
         await self.facts.flush()
+        await self.enforcement.flush()
         await super().commit()
