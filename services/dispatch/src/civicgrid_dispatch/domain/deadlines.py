@@ -1,40 +1,20 @@
-"""Deadlines on the working-day calendar (Chinese public holidays and make-up days).
-
-The holiday data comes from the chinese-calendar library. For a year it does not know
-yet (the State Council publishes each year's schedule in the autumn before), only
-weekends are days off: a deadline is then at worst a holiday too early, never late.
-"""
+"""Deadlines on the city's working-day calendar (see civicgrid_shared.calendar)."""
 
 from __future__ import annotations
 
-import functools
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-import chinese_calendar
+from civicgrid_shared.calendar import CITY_TZ, is_working_day, nth_working_day_after
 
-# Working days are counted on the city's calendar, not in UTC.
-CITY_TZ = ZoneInfo("Asia/Shanghai")
-
-
-# The calendar is fixed data: memoised, since every deadline walks it day by day.
-@functools.lru_cache(maxsize=8192)
-def is_working_day(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
+__all__ = ["CITY_TZ", "add_working_days", "due", "is_working_day", "scaled_due", "warn_at"]
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
     """The same time of day, ``days`` working days later (start's own day not counted)."""
-    current = start.astimezone(CITY_TZ)
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if is_working_day(current.date()):
-            remaining -= 1
-    return current
+    local = start.astimezone(CITY_TZ)
+    if days <= 0:
+        return local
+    return datetime.combine(nth_working_day_after(local.date(), days), local.timetz())
 
 
 def due(start: datetime, amount: float, unit: str) -> datetime:

@@ -1,40 +1,12 @@
-"""The working-day calendar (Chinese public holidays and make-up working days).
-
-Holiday data comes from the chinese-calendar library. For a year it does not know yet
-(the State Council publishes each schedule in the autumn before) only weekends are
-days off, so a deadline is at worst a holiday too early, never late.
-"""
+"""Enforcement's deadlines on the city's working-day calendar (see civicgrid_shared.calendar)."""
 
 from __future__ import annotations
 
-import functools
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time
 
-import chinese_calendar
+from civicgrid_shared.calendar import CITY_TZ, is_working_day, nth_working_day_after
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
-
-
-# The calendar is fixed data: memoised, since every deadline walks it day by day.
-@functools.lru_cache(maxsize=8192)
-def is_working_day(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
-def nth_working_day_after(day: date, n: int) -> date:
-    """The n-th working day after ``day`` (``day`` itself not counted)."""
-    if n < 1:
-        raise ValueError("n must be at least 1")
-    current, remaining = day, n
-    while remaining:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
-    return current
+__all__ = ["CITY_TZ", "end_of_working_days", "is_working_day", "nth_working_day_after"]
 
 
 def end_of_working_days(start: datetime, n: int) -> datetime:
