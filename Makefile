@@ -61,4 +61,4 @@ contracts: setup
 
 # End-to-end throughput and latency on a fresh stack of its own (see BENCHMARKS.md).
 bench: setup
-	@$(RUN) python bench/e2e.py
+	@$(RUN) python -m bench.e2e $(BENCH_ARGS)

@@ -439,7 +439,10 @@ def no_holiday_data(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def unknown_year(day: date) -> bool:
         raise NotImplementedError(f"no available data for year {day.year}")
 
-    forget = getattr(calendar.is_working_day, "cache_clear", lambda: None)  # if memoised
+    def forget() -> None:  # both are memoised
+        calendar.is_working_day.cache_clear()
+        calendar.nth_working_day_after.cache_clear()
+
     forget()
     monkeypatch.setattr(chinese_calendar, "is_workday", unknown_year)
     yield

@@ -78,3 +78,91 @@ def test_registry_is_valid_and_event_types_unique() -> None:
         validate_registry((TopicSpec("appeals", 1, "k", "d"),))
     with pytest.raises(ValueError, match="twice"):
         validate_registry((APPEALS, APPEALS))
+
+
+# The everyday shape is encoded and decoded without the CloudEvents SDK (for speed);
+# these pin that the result is what the SDK itself gives.
+def _sdk_encode(out_attrs: dict[str, object], data: bytes, key: str
+                ) -> list[tuple[str, bytes]]:
+    from civicgrid_shared.contracts.envelope import _FORMAT
+    from cloudevents.core.bindings import kafka as ce_kafka
+    from cloudevents.core.v1.event import CloudEvent
+
+    message = ce_kafka.to_binary(CloudEvent(attributes=out_attrs, data=data), _FORMAT,
+                                 key_mapper=lambda _: key)
+    return list(message.headers.items())
+
+
+def _sdk_decode(headers: list[tuple[str, bytes]], key: bytes, value: bytes) -> dict[str, object]:
+    from civicgrid_shared.contracts.envelope import _FORMAT
+    from cloudevents.core.bindings import kafka as ce_kafka
+    from cloudevents.core.v1.event import CloudEvent
+
+    event = ce_kafka.from_binary(ce_kafka.KafkaMessage(headers=dict(headers), key=key,
+                                                       value=value), _FORMAT, CloudEvent)
+    return event.get_attributes()
+
+
+@pytest.mark.parametrize("when", [
+    datetime(2026, 11, 22, 8, 0, tzinfo=UTC),  # whole seconds: no fraction is written
+    datetime(2026, 11, 22, 8, 0, 1, 123456, tzinfo=UTC),
+    None,  # now
+])
+@pytest.mark.parametrize("causation", [None, uuid.uuid4()])
+def test_fast_encoding_equals_the_sdk(when: datetime | None, causation: uuid.UUID | None
+                                      ) -> None:
+    payload = _appeal()
+    out = new_event(payload, topic=APPEALS.name, key="k-1", source="/civicgrid/intake",
+                    time=when, causation_id=causation)
+    env = decode(out.headers, b"k-1", out.value, APPEALS.name)
+    attrs: dict[str, object] = {
+        "id": str(out.event_id), "source": "/civicgrid/intake",
+        "type": payload.event_type, "specversion": "1.0", "time": env.time,
+        "subject": "k-1", "datacontenttype": "application/json",
+        "correlationid": str(out.event_id), "schemaversion": "1",
+    }
+    if causation is not None:
+        attrs["causationid"] = str(causation)
+    assert out.headers == _sdk_encode(attrs, out.value, "k-1")
+    sdk = _sdk_decode(out.headers, b"k-1", out.value)
+    assert (env.id, env.type, env.source, env.subject, env.time, env.causation_id) == (
+        uuid.UUID(str(sdk["id"])), sdk["type"], sdk["source"], sdk["subject"], sdk["time"],
+        uuid.UUID(str(sdk["causationid"])) if "causationid" in sdk else None)
+    if when is not None:
+        assert env.time == when
+
+
+def test_a_time_not_in_utc_is_still_encoded_by_the_sdk() -> None:
+    from datetime import timedelta, timezone
+
+    when = datetime(2026, 11, 22, 16, 0, tzinfo=timezone(timedelta(hours=8)))
+    out = new_event(_appeal(), topic=APPEALS.name, key="k", source="/x", time=when)
+    assert dict(out.headers)["ce_time"] == b"2026-11-22T16:00:00+08:00"
+    assert decode(out.headers, b"k", out.value).time == when
+
+
+@pytest.mark.parametrize("change", [
+    {"ce_time": b"2026-11-22T16:00:00.5+08:00"},  # another valid form: the SDK parses it
+    {"ce_partitionkey": b"p"},  # an attribute the fast path does not know
+    {"ce_id": None, "CE_ID": str(uuid.uuid4()).encode()},  # header names are not case-sensitive
+])
+def test_unusual_but_valid_records_decode_as_the_sdk_decodes_them(
+        change: dict[str, bytes | None]) -> None:
+    out = new_event(_appeal(), topic=APPEALS.name, key="k", source="/x")
+    headers = [h for h in out.headers if h[0] not in change]
+    headers += [(k, v) for k, v in change.items() if v is not None]
+    env = decode(headers, b"k", out.value)
+    sdk = _sdk_decode(headers, b"k", out.value)
+    assert (str(env.id), env.time) == (sdk["id"], sdk["time"])
+
+
+@pytest.mark.parametrize("change", [
+    {"ce_specversion": b"0.3"}, {"ce_type": None}, {"ce_id": b""},
+    {"ce_time": b"yesterday"}, {"ce_source": b"\xff\xfe"}, {"ce_time": None, "ce_id": None},
+])
+def test_broken_records_are_refused_with_a_reason(change: dict[str, bytes | None]) -> None:
+    out = new_event(_appeal(), topic=APPEALS.name, key="k", source="/x")
+    headers = [h for h in out.headers if h[0] not in change]
+    headers += [(k, v) for k, v in change.items() if v is not None]
+    with pytest.raises(EnvelopeError):
+        decode(headers, b"k", out.value)

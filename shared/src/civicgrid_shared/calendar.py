@@ -27,6 +27,7 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
+@functools.lru_cache(maxsize=4096)  # every case asks it for today and a few limits
 def nth_working_day_after(day: date, n: int) -> date:
     """The n-th working day after ``day`` (``day`` itself not counted)."""
     if n < 1:

@@ -9,8 +9,9 @@ Known tansu behaviour with aiokafka (observed with tansu 0.6.0 / aiokafka 0.14):
 
 * the idempotent producer fails (InitProducerId): use ``enable_idempotence=False``
   (``acks="all"`` works);
-* a fetch is not woken by new data: delivery latency is about ``fetch_max_wait_ms``
-  (default 500 ms), so use a small value (e.g. 10-50 ms) locally;
+* a waiting fetch is not reliably woken by new data: under a steady stream a record
+  waits about a third of ``fetch_max_wait_ms`` (median) and up to all of it, so use a
+  small value (e.g. 10-50 ms) locally (an idle consumer then polls often);
 * joining a consumer group takes about ``session_timeout_ms / 2`` (5 s with the
   default 10 s), and LeaveGroup is ignored, so a member joining after another one
   left waits for the old member's session to expire (about session timeout + join).

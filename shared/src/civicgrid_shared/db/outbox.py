@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,26 +15,18 @@ def notify_channel(schema: str) -> str:
     return f"{NOTIFY_CHANNEL_PREFIX}{schema}"
 
 
-def _encode_headers(headers: list[tuple[str, bytes]]) -> str:
-    return json.dumps([[k, base64.b64encode(v).decode()] for k, v in headers])
-
-
-def _decode_headers(raw: str | list[list[str]]) -> list[tuple[str, bytes]]:
-    items = json.loads(raw) if isinstance(raw, str) else raw
-    return [(k, base64.b64decode(v)) for k, v in items]
-
-
 async def append(conn: Conn, events: Sequence[OutgoingEvent], schema: str) -> None:
     """Insert events in the caller's transaction; the relay is woken at commit."""
     if not events:
         return
     await conn.executemany(
         """
-        INSERT INTO outbox (event_id, topic, key, event_type, headers, value)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+        INSERT INTO outbox (event_id, topic, key, event_type, header_names, header_values,
+                            value)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         """,
-        [(e.event_id, e.topic, e.key, e.event_type, _encode_headers(e.headers), e.value)
-         for e in events],
+        [(e.event_id, e.topic, e.key, e.event_type, [k for k, _ in e.headers],
+          [v for _, v in e.headers], e.value) for e in events],
     )
     # NOTIFY is delivered only on commit, so the relay never wakes for rolled-back rows.
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
@@ -60,7 +50,8 @@ async def claim_unpublished(conn: Conn, limit: int) -> list[PendingRow]:
     """
     rows = await conn.fetch(
         """
-        SELECT id, topic, key, headers, value, extract(epoch FROM created_at) AS created
+        SELECT id, topic, key, header_names, header_values, value,
+               extract(epoch FROM created_at) AS created
         FROM outbox
         WHERE published_at IS NULL
         ORDER BY id
@@ -70,7 +61,8 @@ async def claim_unpublished(conn: Conn, limit: int) -> list[PendingRow]:
         limit,
     )
     return [
-        PendingRow(r["id"], r["topic"], r["key"], _decode_headers(r["headers"]), r["value"],
+        PendingRow(r["id"], r["topic"], r["key"],
+                   list(zip(r["header_names"], r["header_values"], strict=True)), r["value"],
                    float(r["created"]))
         for r in rows
     ]

@@ -25,6 +25,7 @@ from civicgrid_shared.db import outbox
 from civicgrid_shared.errors import safe_reason
 from civicgrid_shared.logs import get_logger
 from civicgrid_shared.messaging.broker import make_producer
+from civicgrid_shared.messaging.producer_metadata import track_topics
 from civicgrid_shared.messaging.topics import admin_client, ensure_topics
 from civicgrid_shared.settings import ServiceSettings
 
@@ -167,11 +168,10 @@ class OutboxRelay:
             topics = {row.topic for row in rows}
             await self._ensure_topics(topics)
             if not topics <= self._tracked:
-                # One metadata fetch for the batch's new topics: left to itself the
-                # producer fetches all its topics' metadata again for each new one, and
-                # dispatch writes to thousands of unit task topics.
+                # Only the new topics' metadata: dispatch writes to thousands of unit
+                # task topics (see producer_metadata.py).
+                await track_topics(producer, topics - self._tracked)
                 self._tracked |= topics
-                await producer.client.set_topics(self._tracked)
             futures = [
                 await producer.send(row.topic, value=row.value, key=row.key.encode(),
                                     headers=row.headers)

@@ -18,7 +18,10 @@ def admin_client(settings: ServiceSettings, client_id: str) -> AIOKafkaAdminClie
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=client_id,
         request_timeout_ms=5000,
-        metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        # An admin client tracks no topics, and aiokafka refreshes such a client with the
+        # metadata of *every* topic in the cluster (thousands of unit task topics): the
+        # calls here ask about their own topics, so the periodic refresh is kept rare.
+        metadata_max_age_ms=settings.kafka_admin_metadata_max_age_ms,
         **connection_options(settings),
     )
 
@@ -47,6 +50,7 @@ async def ensure_topics(
     created: list[str] = []
     for topic in wanted:
         # One request per topic: a topic created concurrently by another service is fine.
+        # (In turn: the embedded broker timed out on 200 at once.)
         try:
             response = await admin.create_topics([topic])
         except TopicAlreadyExistsError:

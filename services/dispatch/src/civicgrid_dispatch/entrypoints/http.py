@@ -22,6 +22,8 @@ from civicgrid_shared.contracts.events import (
     TerritoryRef,
     UnitAction,
 )
+from civicgrid_shared.web.inputs import ValidatedRoute
+from civicgrid_shared.web.responses import error_responses
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -197,10 +199,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycle,
                  keys: ApiKeys) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", route_class=ValidatedRoute)
     platform_id = lifecycle.units.city_platform
-    unauthorized: dict[int | str, dict[str, Any]] = {
-        401: {"description": "Missing or unknown X-Api-Key."}}
+    unauthorized = error_responses(401)
+    platform_only = error_responses(401, 403, e403="The key is not the city platform's.")
+    one_case = error_responses(401, 403, 404, e403="Not your case (or not the platform).",
+                               e404="No such case.")
+    act_on_case = error_responses(401, 403, 404, 409, e403="Not your case.",
+                                  e404="No such case.",
+                                  e409="Not possible in the case's state.")
 
     def caller(x_api_key: Annotated[str | None, Header(alias="X-Api-Key")] = None) -> str:
         unit = keys.unit_for(x_api_key)
@@ -248,7 +255,7 @@ def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycl
 
     @router.get("/workbench/tasks/{case_id}", response_model=TaskDetail, tags=["workbench"],
                 summary="One of my tasks, with its history and running deadlines.",
-                responses=unauthorized)
+                responses=one_case)
     async def my_task(case_id: CaseId, unit: Unit) -> TaskDetail:
         uow = make_uow()
         async with uow:
@@ -264,10 +271,7 @@ def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycl
 
     def action(path: str, summary: str) -> Callable[[Any], Any]:
         return router.post(f"/workbench/tasks/{{case_id}}/{path}", response_model=TaskView,
-                           tags=["workbench"], summary=summary, responses={
-                               **unauthorized, 403: {"description": "Not your case."},
-                               404: {"description": "No such case."},
-                               409: {"description": "Not possible in the case's state."}})
+                           tags=["workbench"], summary=summary, responses=act_on_case)
 
     @action("sign-for", "Sign for the case (签收).")
     async def sign_for(case_id: CaseId, unit: Unit) -> TaskView:
@@ -304,7 +308,7 @@ def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycl
 
     @router.get("/platform/queue", response_model=TaskPage, tags=["platform"],
                 summary="Cases waiting for manual dispatch, and pending extension requests.",
-                responses=unauthorized)
+                responses=platform_only)
     async def queue(
         _: Platform,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -318,7 +322,7 @@ def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycl
 
     @router.get("/platform/cases/{case_id}", response_model=TaskDetail, tags=["platform"],
                 summary="Any case, with its history and running deadlines.",
-                responses=unauthorized)
+                responses=one_case)
     async def any_case(case_id: CaseId, _: Platform) -> TaskDetail:
         uow = make_uow()
         async with uow:
@@ -332,7 +336,7 @@ def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycl
 
     @router.post("/platform/cases/{case_id}/assign", response_model=TaskView,
                  tags=["platform"], summary="Dispatch a case from the queue by hand (派遣).",
-                 responses=unauthorized)
+                 responses=act_on_case)
     async def assign(case_id: CaseId, body: AssignBody, operator: Platform) -> TaskView:
         uow = make_uow()
         async with uow:
@@ -342,7 +346,7 @@ def build_router(make_uow: Callable[[], DispatchUnitOfWork], lifecycle: Lifecycl
 
     @router.post("/platform/cases/{case_id}/extension-decision", response_model=TaskView,
                  tags=["platform"], summary="Grant or refuse a requested extension.",
-                 responses=unauthorized)
+                 responses=act_on_case)
     async def decide(case_id: CaseId, body: ExtensionDecisionBody,
                      operator: Platform) -> TaskView:
         uow = make_uow()

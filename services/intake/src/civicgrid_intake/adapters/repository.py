@@ -193,12 +193,6 @@ class AppealRepository:
             appeal.appeal_id, appeal.matter_code, appeal.matter_confidence, appeal.status,
             appeal.duplicate_of_case_id)
 
-    async def set_status(self, appeal_id: uuid.UUID, status: str,
-                         case_id: uuid.UUID | None = None) -> None:
-        await self._conn.execute(
-            "UPDATE appeals SET status = $2, case_id = COALESCE($3, case_id), "
-            "updated_at = now() WHERE appeal_id = $1", appeal_id, status, case_id)
-
     async def open_cases_for(self, probes: Sequence[CaseProbe]) -> dict[int, list[OpenCase]]:
         """Open cases each appeal may repeat (same matter, near in space and time, or the
         same phone), for many appeals in one round trip, keyed by position. The exact
@@ -258,37 +252,7 @@ class AppealRepository:
                 r["longitude"], r["grid_code"], r["phone_e164"]))
         return found
 
-    # -- intake's view of dispatch's cases --------------------------------------------
-
-    async def case_registered(self, case_id: uuid.UUID, appeal_id: uuid.UUID,
-                              case_number: str, matter_code: str, at: datetime) -> None:
-        await self._conn.execute(
-            """
-            INSERT INTO cases (case_id, appeal_id, case_number, matter_code, opened_at,
-                               updated_at)
-            VALUES ($1, $2, $3, $4, $5, $5)
-            ON CONFLICT (case_id) DO UPDATE SET appeal_id = EXCLUDED.appeal_id,
-                case_number = EXCLUDED.case_number, matter_code = EXCLUDED.matter_code
-            """, case_id, appeal_id, case_number, matter_code, at)
-
-    async def set_case_open(self, case_id: uuid.UUID, is_open: bool, at: datetime) -> None:
-        await self._conn.execute(
-            "UPDATE cases SET is_open = $2, updated_at = $3 WHERE case_id = $1",
-            case_id, is_open, at)
-
-    async def case_number(self, case_id: uuid.UUID) -> str | None:
-        value = await self._conn.fetchval("SELECT case_number FROM cases WHERE case_id = $1",
-                                          case_id)
-        return str(value) if value is not None else None
-
     # -- what the citizen sees --------------------------------------------------------
-
-    async def add_progress(self, event_id: uuid.UUID, appeal_id: uuid.UUID, at: datetime,
-                           kind: str, note: str) -> None:
-        await self._conn.execute(
-            "INSERT INTO appeal_progress (event_id, appeal_id, at, kind, note) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
-            event_id, appeal_id, at, kind, note)
 
     async def progress(self, appeal_id: uuid.UUID) -> list[ProgressNote]:
         rows = await self._conn.fetch(

@@ -2,12 +2,14 @@
 
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from civicgrid_shared.contracts.events import CallbackAnswered, Channel, Satisfaction, TerritoryRef
 from civicgrid_shared.logs import correlation_id
+from civicgrid_shared.web.inputs import ValidatedRoute
+from civicgrid_shared.web.responses import error_responses
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -24,6 +26,14 @@ T = TypeVar("T")
 TRACKING_CODE = r"^[0-9A-Z]{10}$"
 ApiKeyHeader = Annotated[str | None, Header(alias=API_KEY_HEADER,
                                             description="The channel's API key.")]
+
+
+class IntakeRoute(ValidatedRoute):
+    """Inputs checked before the handler; the appeal's free text may hold NUL characters:
+    intake strips control characters from it (domain.model.clean_text)."""
+
+    nul_cleaned = frozenset({"content", "title", "resolution_note", "comment", "transcript",
+                             "summary", "description", "body"})
 
 
 class AppealAccepted(BaseModel):
@@ -116,19 +126,16 @@ def _cid() -> uuid.UUID | None:
     return uuid.UUID(cid) if cid else None
 
 
-_SUBMIT_RESPONSES: dict[int | str, dict[str, str]] = {
+_SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A retry of an earlier submission (same external id): the original."},
-    401: {"description": "Missing or unknown X-Api-Key."},
-    403: {"description": "The key may not submit for this channel."},
-    413: {"description": "The body is larger than the limit."},
-    422: {"description": "Invalid: each field's path and the reason."},
-    429: {"description": "The key's rate limit is exceeded; see Retry-After."},
+    **error_responses(401, 403, 413, 422, 429, e403="The key may not submit for this channel."),
 }
+_TRIAGE_RESPONSES = error_responses(401, 403, 429, e403="The key has no triage permission.")
 
 
 def build_router(make_uow: Callable[[], IntakeUnitOfWork], pipeline: Pipeline,
                  access: Access, submit_appeal: Submit) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", route_class=IntakeRoute)
 
     async def _submit(cmd: SubmitAppeal, response: Response) -> AppealAccepted:
         result = await submit_appeal(cmd, _cid())
@@ -145,18 +152,19 @@ def build_router(make_uow: Callable[[], IntakeUnitOfWork], pipeline: Pipeline,
 
     # Keys are checked in dependencies, which FastAPI runs before it validates the body:
     # an unauthenticated caller gets 401/403/429, never a description of the body.
-    def channel_key(channel: Channel) -> Callable[[str | None], ApiKey]:
-        def dependency(x_api_key: ApiKeyHeader = None) -> ApiKey:
+    # They are async (they never block) so FastAPI does not hand each to a thread.
+    def channel_key(channel: Channel) -> Callable[[str | None], Awaitable[ApiKey]]:
+        async def dependency(x_api_key: ApiKeyHeader = None) -> ApiKey:
             return _guard(lambda: access.submitter(x_api_key, channel))
         return dependency
 
     def scoped_key(scope: Scope, channel: Channel | None = None
-                   ) -> Callable[[str | None], ApiKey]:
-        def dependency(x_api_key: ApiKeyHeader = None) -> ApiKey:
+                   ) -> Callable[[str | None], Awaitable[ApiKey]]:
+        async def dependency(x_api_key: ApiKeyHeader = None) -> ApiKey:
             return _guard(lambda: access.scoped(x_api_key, scope, channel))
         return dependency
 
-    def generic_key(x_api_key: ApiKeyHeader = None) -> ApiKey | None:
+    async def generic_key(x_api_key: ApiKeyHeader = None) -> ApiKey | None:
         return _guard(lambda: access.generic_key(x_api_key))
 
     @router.post("/appeals", status_code=201, response_model=AppealAccepted, tags=["appeals"],
@@ -191,7 +199,8 @@ def build_router(make_uow: Callable[[], IntakeUnitOfWork], pipeline: Pipeline,
         return await _submit(handlers.command_from(body), response)
 
     @router.get("/appeals/{tracking_code}", response_model=AppealStatus, tags=["appeals"],
-                summary="Follow an appeal by its tracking code (public, no personal data).")
+                summary="Follow an appeal by its tracking code (public, no personal data).",
+                responses=error_responses(404, e404="No appeal with this tracking code."))
     async def status(
         tracking_code: Annotated[str, Path(pattern=TRACKING_CODE)],
     ) -> AppealStatus:
@@ -208,7 +217,8 @@ def build_router(make_uow: Callable[[], IntakeUnitOfWork], pipeline: Pipeline,
                                       for n in notes])
 
     @router.get("/triage", response_model=list[TriageItem], tags=["triage"],
-                summary="Appeals waiting for a person to choose the matter.")
+                summary="Appeals waiting for a person to choose the matter.",
+                responses=_TRIAGE_RESPONSES)
     async def triage_queue(_: Annotated[ApiKey, Depends(scoped_key(Scope.TRIAGE))],
                            limit: Annotated[int, Query(ge=1, le=500)] = 100
                            ) -> list[TriageItem]:
@@ -222,8 +232,9 @@ def build_router(make_uow: Callable[[], IntakeUnitOfWork], pipeline: Pipeline,
 
     @router.post("/triage/{appeal_id}/classify", response_model=AppealAccepted,
                  tags=["triage"], summary="Choose the matter; the appeal goes to dispatch.",
-                 responses={404: {"description": "No such appeal."},
-                            409: {"description": "The appeal is not in triage."}})
+                 responses={**_TRIAGE_RESPONSES,
+                            **error_responses(404, 409, e404="No such appeal.",
+                                              e409="The appeal is not in triage.")})
     async def classify(appeal_id: uuid.UUID, body: Classify,
                        _: Annotated[ApiKey, Depends(scoped_key(Scope.TRIAGE))]
                        ) -> AppealAccepted:
@@ -238,8 +249,9 @@ def build_router(make_uow: Callable[[], IntakeUnitOfWork], pipeline: Pipeline,
 
     @router.post("/callbacks", status_code=201, response_model=CallbackRecorded,
                  tags=["callbacks"], summary="A hotline agent records the citizen's call-back.",
-                 responses={404: {"description": "No such appeal."},
-                            409: {"description": "The appeal is still in triage."}})
+                 responses=error_responses(
+                     401, 403, 404, 409, 429, e403="The key has no call-back permission.",
+                     e404="No such appeal.", e409="The appeal is still in triage."))
     async def callback(body: Annotated[CallbackBody, Body()],
                        _: Annotated[ApiKey, Depends(scoped_key(Scope.CALLBACK, Channel.HOTLINE))]
                        ) -> CallbackRecorded:

@@ -21,6 +21,7 @@ from civicgrid_shared.contracts.events import Channel
 from civicgrid_shared.errors import SafeError
 from civicgrid_shared.reference.catalog import MatterCatalog
 from civicgrid_shared.reference.models import Matter
+from civicgrid_shared.web.inputs import utc_in_range
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -36,6 +37,83 @@ CLOSED_STATUSES = ("closed", "rejected", "merged")
 OPEN_STATUSES = ("received", "registered", "assigned", "signed_for", "resolved",
                  "called_back", "reopened")
 MAX_SPAN = timedelta(days=90)
+#: The fields of a new request, as the spec names them. All but the description (its
+#: control characters are stripped, as any appeal's text) must be free of NUL characters.
+REQUEST_FIELDS = ("api_key", "jurisdiction_id", "service_code", "lat", "long",
+                  "address_string", "address_id", "email", "device_id", "account_id",
+                  "first_name", "last_name", "phone", "media_url")
+
+
+# -- what the OpenAPI document says (the handlers read the raw request) ----------------
+
+_STR = {"type": "string"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+
+def _array_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+def _object(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+_ERROR_SCHEMA = _array_of(_object(["code", "description"], code={"type": "integer"},
+                                  description=_STR))
+_SERVICE_SCHEMA = _object(
+    ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
+    service_code=_STR, service_name=_STR, description=_STR, metadata={"type": "boolean"},
+    type={"enum": ["realtime", "batch", "blackbox"]}, keywords=_STR, group=_STR)
+_REQUEST_SCHEMA = _object(
+    ["service_request_id", "status", "service_code", "requested_datetime"],
+    service_request_id=_STR, status={"enum": ["open", "closed"]},
+    status_notes=_NULLABLE_STR, service_name=_NULLABLE_STR, service_code=_STR,
+    description={"type": "null"}, agency_responsible=_NULLABLE_STR,
+    service_notice=_NULLABLE_STR, requested_datetime=_STR, updated_datetime=_NULLABLE_STR,
+    expected_datetime=_NULLABLE_STR, address={"type": "null"}, address_id={"type": "null"},
+    zipcode={"type": "null"}, lat={"type": "null"}, long={"type": "null"},
+    media_url={"type": "null"})
+_CREATED_SCHEMA = _array_of(_object(
+    ["service_request_id", "token"], service_request_id=_STR, token=_STR,
+    service_notice=_NULLABLE_STR, account_id=_NULLABLE_STR))
+_TOKEN_SCHEMA = _array_of(_object(["token", "service_request_id"], token=_STR,
+                                  service_request_id=_STR))
+_NEW_REQUEST_SCHEMA = _object(
+    ["api_key", "service_code", "lat", "long", "description"],
+    api_key={**_STR, "description": "An Open311 key."},
+    service_code=_STR,
+    lat={"type": "number", "description": "WGS 84 latitude (required: a point is needed)."},
+    long={"type": "number", "description": "WGS 84 longitude (required)."},
+    address_string=_STR, address_id=_STR, email=_STR, device_id=_STR, account_id=_STR,
+    first_name=_STR, last_name=_STR, phone=_STR,
+    description={**_STR, "description": "The request's text (up to 5000 characters)."},
+    media_url=_STR)
+
+
+def _ok(description: str, schema: dict[str, Any], *errors: int) -> dict[int | str, Any]:
+    """The ``responses`` of an Open311 route: its 200 and its error arrays."""
+    meaning = {400: "Invalid or missing input.", 403: "api_key is missing or not an Open311 key.",
+               404: "No such service, request or token."}
+    out: dict[int | str, Any] = {
+        200: {"description": description, "content": {"application/json": {"schema": schema}}}}
+    for code in errors:
+        out[code] = {"description": meaning[code],
+                     "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    return out
+
+
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": _STR,
+            "description": description}
+
+
+_LISTING_PARAMETERS = [
+    _query("service_request_id", "Request ids (comma-separated)."),
+    _query("service_code", "Only this service."),
+    _query("start_date", "ISO 8601; default: 90 days before end_date (or now)."),
+    _query("end_date", "ISO 8601; at most 90 days after start_date."),
+    _query("status", "open, closed, or both comma-separated."),
+]
 
 
 class Open311Error(Exception):
@@ -84,7 +162,10 @@ def _parse_time(raw: str, name: str) -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise Open311Error(400, f"{name} is not an ISO 8601 date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not utc_in_range(value):
+        raise Open311Error(400, f"{name} is out of range")
+    return value
 
 
 def _first(form: Mapping[str, Any], name: str) -> str | None:
@@ -106,15 +187,27 @@ def _float(form: Mapping[str, Any], name: str) -> float | None:
         raise Open311Error(400, f"{name} is not a number") from None
 
 
+def _storable(form: Mapping[str, Any]) -> None:
+    """A request's fields hold no NUL character (PostgreSQL text cannot store it)."""
+    for name in REQUEST_FIELDS:
+        value = form.get(name)
+        if any("\x00" in str(v) for v in (value if isinstance(value, list) else [value])):
+            raise Open311Error(400, f"{name} must not contain a NUL character")
+
+
 def build_open311_router(make_uow: Callable[[], IntakeUnitOfWork], submit_appeal: Submit,
                          access: Access, catalog: MatterCatalog) -> APIRouter:
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
-    @router.get("/services.json", summary="Service types: the matter catalog.")
+    @router.get("/services.json", summary="Service types: the matter catalog.",
+                responses=_ok("The services.", _array_of(_SERVICE_SCHEMA)))
     async def services() -> JSONResponse:
         return JSONResponse([_service(m) for m in catalog.all()])
 
-    @router.get("/services/{service_code}.json", summary="A service's definition.")
+    @router.get("/services/{service_code}.json", summary="A service's definition.",
+                responses=_ok("The service's attributes (none).", _object(
+                    ["service_code", "attributes"], service_code=_STR,
+                    attributes=_array_of({"type": "object"})), 404))
     async def service_definition(service_code: str) -> JSONResponse:
         m = catalog.by_service_code(service_code)
         if m is None:
@@ -141,7 +234,12 @@ def build_open311_router(make_uow: Callable[[], IntakeUnitOfWork], submit_appeal
             form.setdefault(name, [values])
         return form
 
-    @router.post("/requests.json", summary="Create a service request (form or JSON).")
+    @router.post("/requests.json", summary="Create a service request (form or JSON).",
+                 responses={**_ok("The request's id and token.", _CREATED_SCHEMA, 400, 403, 404),
+                            429: {"description": "The key's rate limit is exceeded."}},
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "application/x-www-form-urlencoded": {"schema": _NEW_REQUEST_SCHEMA},
+                     "application/json": {"schema": _NEW_REQUEST_SCHEMA}}}})
     async def create(request: Request) -> JSONResponse:
         try:
             form = await _form(request)
@@ -151,6 +249,7 @@ def build_open311_router(make_uow: Callable[[], IntakeUnitOfWork], submit_appeal
                 if denied.status == 429:
                     raise denied.as_http() from None
                 return _error(403, "api_key is missing, unknown or not an Open311 key")
+            _storable(form)
             service_code = _first(form, "service_code")
             if service_code is None:
                 raise Open311Error(400, "service_code is required")
@@ -194,7 +293,10 @@ def build_open311_router(make_uow: Callable[[], IntakeUnitOfWork], submit_appeal
                 notes[a.appeal_id] = progress[-1].note
         return notes
 
-    @router.get("/requests.json", summary="Service requests, filtered.")
+    @router.get("/requests.json", summary="Service requests, filtered.",
+                responses=_ok("The requests (no personal data).", _array_of(_REQUEST_SCHEMA),
+                              400, 404),
+                openapi_extra={"parameters": _LISTING_PARAMETERS})
     async def listing(request: Request) -> JSONResponse:
         q = request.query_params
         try:
@@ -232,7 +334,9 @@ def build_open311_router(make_uow: Callable[[], IntakeUnitOfWork], submit_appeal
             notes = await _notes(uow, found)
         return JSONResponse([_request(a, catalog, notes) for a in found])
 
-    @router.get("/requests/{service_request_id}.json", summary="One service request.")
+    @router.get("/requests/{service_request_id}.json", summary="One service request.",
+                responses=_ok("The request (no personal data).", _array_of(_REQUEST_SCHEMA),
+                              404))
     async def one(service_request_id: str) -> JSONResponse:
         try:
             appeal_id = uuid.UUID(service_request_id)
@@ -246,7 +350,8 @@ def build_open311_router(make_uow: Callable[[], IntakeUnitOfWork], submit_appeal
             return _error(404, "no service request with this id")
         return JSONResponse([_request(found[0], catalog, notes)])
 
-    @router.get("/tokens/{token}.json", summary="The request id behind a token.")
+    @router.get("/tokens/{token}.json", summary="The request id behind a token.",
+                responses=_ok("The request id.", _TOKEN_SCHEMA, 404))
     async def token(token: str) -> JSONResponse:
         if len(token) != 10 or not token.isalnum():
             return _error(404, "no service request with this token")
