@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from civicgrid_shared.web import inputs
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import AwareDatetime
@@ -42,17 +43,29 @@ def _window(window: Window | None, start: datetime | None, end: datetime | None,
     return start, end
 
 
+#: The dimension filters (?channel=hotline&county_code=...), read from the raw query by
+#: _filters: documented here so that the OpenAPI document lists them.
+FILTERS: dict[str, Any] = {"parameters": [
+    {"name": dim.value, "in": "query", "required": False, "schema": {"type": "string"},
+     "description": f"only this {dim.value}"} for dim in Dimension]}
+
+
 def _filters(request: Request) -> dict[Dimension, str]:
-    return {dim: v for dim in Dimension if (v := request.query_params.get(dim.value)) is not None}
+    """The dimension filters of the query (read raw: checked here as the route's declared
+    parameters are by ValidatedRoute)."""
+    found = {dim: v for dim in Dimension if (v := request.query_params.get(dim.value)) is not None}
+    inputs.check((v, ("query", dim.value)) for dim, v in found.items())
+    return found
 
 
 def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSettings,
                  feed: LiveFeed, echarts: Path) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=inputs.ValidatedRoute)
     echarts_installed = echarts.is_file()  # checked once, at start
 
     @router.get("/v1/indicators", tags=["indicators"],
-                summary="Indicators by event time, optionally grouped and filtered.")
+                summary="Indicators by event time, optionally grouped and filtered.",
+                openapi_extra=FILTERS)
     async def indicators(request: Request, start: From = None, end: To = None,
                          window: WindowQ = None, group_by: Dimension | None = None
                          ) -> dict[str, Any]:
@@ -87,7 +100,8 @@ def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSet
             return await views.ranking(uow, dim, s, e, now, cfg, min_cases, filters, limit)
 
     @router.get("/v1/rankings/units", tags=["rankings"],
-                summary="Units ranked by assessment score (default window: 30d).")
+                summary="Units ranked by assessment score (default window: 30d).",
+                openapi_extra=FILTERS)
     async def rank_units(request: Request, start: From = None, end: To = None,
                          window: WindowQ = None,
                          min_cases: Annotated[int | None, Query(ge=0)] = None,
@@ -95,7 +109,8 @@ def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSet
         return await _ranking(request, Dimension.UNIT, start, end, window, min_cases, limit)
 
     @router.get("/v1/rankings/grid-workers", tags=["rankings"],
-                summary="Grid workers ranked by the score of the cases they reported.")
+                summary="Grid workers ranked by the score of the cases they reported.",
+                openapi_extra=FILTERS)
     async def rank_grid_workers(request: Request, start: From = None, end: To = None,
                                 window: WindowQ = None,
                                 min_cases: Annotated[int | None, Query(ge=0)] = None,
@@ -118,7 +133,8 @@ def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSet
                 "rows": rows}
 
     @router.get("/v1/overdue", tags=["indicators"],
-                summary="Open cases past their time limit now, most overdue first.")
+                summary="Open cases past their time limit now, most overdue first.",
+                openapi_extra=FILTERS)
     async def overdue(request: Request,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
         now = _now()
