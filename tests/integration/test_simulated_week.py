@@ -128,7 +128,7 @@ async def test_a_simulated_week_reaches_every_state(
                 "SELECT count(*) FROM dispatch.case_appeals WHERE received_at >= $1", since)
             return int(n) if n == expected else None
 
-        appeals = await wait_for(all_in_dispatch, 60, f"{expected} appeals in dispatch")
+        appeals = await wait_for(all_in_dispatch, 180, f"{expected} appeals in dispatch")
         rows = await conn.fetch(
             "SELECT t.from_state, t.to_state FROM dispatch.case_transitions t "
             "JOIN dispatch.cases c USING (case_id) WHERE c.received_at >= $1", since)
