@@ -40,6 +40,12 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.stop()
 
 
+def _failures(stack: Stack) -> list[str]:
+    """Intake's "request failed" log lines (they name exception classes, no values)."""
+    lines = stack.services["intake"].log_path.read_text(errors="replace").splitlines()
+    return [line for line in lines if '"request failed' in line][-5:]
+
+
 async def _submit_until_accepted(client: httpx.AsyncClient, stack: Stack, body: dict[str, object],
                                  accepted: dict[str, str]) -> None:
     deadline = time.monotonic() + 120
@@ -49,7 +55,8 @@ async def _submit_until_accepted(client: httpx.AsyncClient, stack: Stack, body: 
             if r.status_code in (200, 201):
                 accepted[str(body["external_id"])] = r.json()["appeal_id"]
                 return
-            assert r.status_code in (502, 503), f"unexpected {r.status_code}: {r.text}"
+            assert r.status_code in (502, 503), \
+                f"unexpected {r.status_code}: {r.text}; intake logged: {_failures(stack)}"
         except (httpx.TransportError, httpx.TimeoutException):
             pass  # intake is down or restarting: retry the same external id
         await asyncio.sleep(0.2)

@@ -39,8 +39,12 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _transient_itself(exc: BaseException) -> bool:
+    # InternalClientError is the driver's own state breaking, e.g. "another operation is
+    # in progress" when a pool resets a connection the server just dropped: a fresh
+    # connection is the cure, so the caller should try again.
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError,
-                        asyncpg.InterfaceError, KafkaConnectionError, KafkaTimeoutError)):
+                        asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+                        KafkaConnectionError, KafkaTimeoutError)):
         return True
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", None) or ""

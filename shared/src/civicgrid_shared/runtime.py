@@ -124,7 +124,12 @@ class ServiceRuntime:
         if self._dlq_producer is not None:
             await self._dlq_producer.stop()
         if self.pool is not None:
-            await self.pool.close()
+            try:
+                # close() waits for every lent connection; a stuck one must not hang shutdown.
+                await asyncio.wait_for(self.pool.close(), 10)
+            except TimeoutError:
+                log.warning("database connections still in use after 10 s; terminating them")
+                self.pool.terminate()
 
     async def readiness(self) -> dict[str, bool]:
         checks = {"database": False, "broker": False, "relay": False}

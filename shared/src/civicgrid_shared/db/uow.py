@@ -17,6 +17,10 @@ import asyncpg
 from civicgrid_shared.contracts.envelope import EventPayload, OutgoingEvent, new_event
 from civicgrid_shared.db import inbox, outbox
 from civicgrid_shared.db.pool import Conn
+from civicgrid_shared.errors import safe_reason
+from civicgrid_shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class UnitOfWork:
@@ -41,9 +45,16 @@ class UnitOfWork:
         """Attach repositories to the connection (override in services)."""
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._pool.acquire()
-        self._tx = self._conn.transaction()
-        await self._tx.start()
+        conn = await self._pool.acquire()
+        try:
+            tx = conn.transaction()
+            await tx.start()
+        except BaseException:
+            # __aexit__ does not run when __aenter__ fails: give the connection back here,
+            # or a server dropping it between acquire and BEGIN shrinks the pool for good.
+            await self._release(conn)
+            raise
+        self._conn, self._tx = conn, tx
         self._events = []
         self._committed = False
         self._bind(self.conn)
@@ -53,14 +64,29 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        conn, tx = self._conn, self._tx
+        self._conn = None
+        self._tx = None
         try:
-            if self._tx is not None and not self._committed:
-                await self._tx.rollback()
+            if tx is not None and not self._committed:
+                try:
+                    await tx.rollback()
+                except Exception:
+                    if exc is None:
+                        raise
+                    # The connection died with the work: the first error is the one to tell.
         finally:
-            if self._conn is not None:
-                await self._pool.release(self._conn)
-            self._conn = None
-            self._tx = None
+            if conn is not None:
+                await self._release(conn)
+
+    async def _release(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+        try:
+            await self._pool.release(conn)
+        except Exception as release_error:
+            # The pool has already terminated the broken connection and will open a new
+            # one; what this unit of work committed (or not) stands either way.
+            log.warning("connection not returned cleanly; the pool replaced it",
+                        reason=safe_reason(release_error))
 
     def emit(
         self,

@@ -144,6 +144,45 @@ class Correlate:
             correlation_id.reset(token)
 
 
+class AnswerFaults:
+    """Answers an exception no route handled: 503 with Retry-After for a fault of the
+    database or broker, 500 otherwise. An exception let out of the app reaches the server,
+    which logs its traceback and message, and a driver's message can quote row values
+    (personal data); here only the exception's class is logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            transient = is_transient(exc)
+            if transient:
+                log.warning("request failed on a transient fault", reason=safe_reason(exc))
+            else:
+                log.error("request failed", reason=safe_reason(exc))
+            if started:
+                return  # too late for another answer: the server closes the connection
+            response = (
+                JSONResponse(status_code=503, headers={"Retry-After": "1"},
+                             content={"error": "temporarily unavailable, retry shortly"})
+                if transient else
+                JSONResponse(status_code=500, content={"error": "internal error"}))
+            await response(scope, receive, send)
+
+
 def create_app(
     runtime: ServiceRuntime,
     *,
@@ -172,7 +211,8 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    app.add_middleware(Correlate)
+    app.add_middleware(AnswerFaults)
+    app.add_middleware(Correlate)  # added last, so outermost: fault answers carry the id too
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -196,15 +236,6 @@ def create_app(
                 "error": "invalid_request",
                 "errors": [{"field": "body", "reason": "the body is not valid UTF-8 JSON"}]})
         return _http_error(exc)
-
-    @app.exception_handler(Exception)
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if is_transient(exc):
-            log.warning("request failed on a transient fault", reason=safe_reason(exc))
-            return JSONResponse(status_code=503, headers={"Retry-After": "1"},
-                                content={"error": "temporarily unavailable, retry shortly"})
-        log.error("request failed", reason=safe_reason(exc))
-        return JSONResponse(status_code=500, content={"error": "internal error"})
 
     @app.get("/health", tags=["operations"], summary="The process is alive.")
     async def health() -> dict[str, str]:
