@@ -110,21 +110,32 @@ def document_errors(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-class Correlate:
-    """Each request runs with a correlation id (the caller's, or a new one) that logs and
-    events carry, and the answer returns it. Plain ASGI: Starlette's ``BaseHTTPMiddleware``
-    (what ``@app.middleware`` builds) runs every request in an extra task with stream
-    plumbing, which profiled as a visible share of intake's time per appeal."""
-
-    _header = CORRELATION_HEADER.lower().encode()
+class _HttpMiddleware:
+    """Plain ASGI middleware for HTTP requests (others pass through). Starlette's
+    ``BaseHTTPMiddleware`` (what ``@app.middleware`` builds) runs every request in an extra
+    task with stream plumbing, which profiled as a visible share of intake's time per
+    appeal."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class Correlate(_HttpMiddleware):
+    """Each request runs with a correlation id (the caller's, or a new one) that logs and
+    events carry, and the answer returns it."""
+
+    _header = CORRELATION_HEADER.lower().encode()
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = next((v for k, v in scope.get("headers") or () if k == self._header), b"")
         try:
             cid = str(uuid.UUID(raw.decode("latin-1")))
@@ -144,19 +155,13 @@ class Correlate:
             correlation_id.reset(token)
 
 
-class AnswerFaults:
+class AnswerFaults(_HttpMiddleware):
     """Answers an exception no route handled: 503 with Retry-After for a fault of the
     database or broker, 500 otherwise. An exception let out of the app reaches the server,
     which logs its traceback and message, and a driver's message can quote row values
     (personal data); here only the exception's class is logged."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:
