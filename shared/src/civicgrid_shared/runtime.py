@@ -81,6 +81,7 @@ class ServiceRuntime:
         log.info("migrations applied", schema=self.schema, count=applied)
         self.pool = await create_pool(self.settings.database_url, self.schema,
                                       self.settings.db_pool_min, self.settings.db_pool_max)
+        await self.prepare_store(self.pool)
         self._dlq_producer = _LazyProducer(self.settings, f"civicgrid-{self.name}-dlq")
         dead_letters = DeadLetterPublisher(self._dlq_producer, self.name)
         for spec in self._consumers:
@@ -98,6 +99,10 @@ class ServiceRuntime:
         # With the broker down, appeals are still accepted into the outbox; /ready says
         # not ready until the watch reaches the broker.
         await self.watch.start()
+
+    async def prepare_store(self, pool: asyncpg.Pool) -> None:
+        """Hook: work on the store after the migrations and before any consumer starts
+        (e.g. filling derived tables a migration added). Nothing by default."""
 
     async def _wait_for_database(self) -> None:
         deadline = time.monotonic() + 60.0

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from civicgrid_shared.contracts.topics import APPEALS, CASES, ENFORCEMENT
-from civicgrid_shared.runtime import ServiceRuntime
 from civicgrid_shared.settings import ServiceSettings
 from civicgrid_shared.web.app import create_app
 from fastapi import FastAPI
@@ -20,6 +19,7 @@ from civicgrid_analytics.domain.indicators import IndicatorSettings
 from civicgrid_analytics.domain.ranking import ScoreWeights
 from civicgrid_analytics.domain.windows import CITY_TZ, Window
 from civicgrid_analytics.entrypoints.http import build_router
+from civicgrid_analytics.runtime import AnalyticsRuntime
 from civicgrid_analytics.service_layer import enforcement
 from civicgrid_analytics.service_layer.handlers import AnalyticsHandlers
 from civicgrid_analytics.service_layer.hotspots import HotspotDetector
@@ -81,9 +81,9 @@ def handlers(s: AnalyticsSettings) -> AnalyticsHandlers:
     return AnalyticsHandlers(HotspotDetector(surge_rule(s)))
 
 
-def bootstrap(settings: AnalyticsSettings | None = None) -> tuple[FastAPI, ServiceRuntime]:
+def bootstrap(settings: AnalyticsSettings | None = None) -> tuple[FastAPI, AnalyticsRuntime]:
     settings = settings or AnalyticsSettings()
-    runtime = ServiceRuntime(SERVICE, SERVICE, settings, MIGRATIONS, topics=TOPICS)
+    runtime = AnalyticsRuntime(SERVICE, SERVICE, settings, MIGRATIONS, topics=TOPICS)
 
     def make_uow() -> AnalyticsUnitOfWork:
         return AnalyticsUnitOfWork(runtime.db, SERVICE, source=SOURCE)

@@ -1,46 +1,35 @@
-"""Case facts in PostgreSQL: buffered upserts (one statement per batch), indicator queries."""
+"""Case facts in PostgreSQL: buffered writes (a few statements per batch, the rollups in
+the same transaction), indicator queries from the rollups or from the facts."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
 
 from civicgrid_shared.db.pool import Conn
 
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
-from civicgrid_analytics.domain.facts import COLUMNS, FACT_COLUMNS, merge
+from civicgrid_analytics.adapters.rollup_sql import APPLY, INSERT_NEW, rollup_query
+from civicgrid_analytics.domain import rollups
+from civicgrid_analytics.domain.facts import FACT_COLUMNS, merge
 from civicgrid_analytics.domain.indicators import Dimension
+from civicgrid_analytics.domain.windows import CITY_TZ
+
+Path = Literal["rollups", "facts"]
+
+# The rollup statements are wide (hundreds of expressions): compiling them with JIT
+# costs about a second, far more than running them; and parallel workers take longer
+# to start (10-15 ms) than the range scans they would share. Per transaction only.
+_NO_JIT = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"
 
 
-def _set_clause(column: str) -> str:
-    """The upsert's SET expression for a column, by its merge policy (domain/facts.py)."""
-    rule = COLUMNS[column][1]
-    new, old = f"EXCLUDED.{column}", f"case_facts.{column}"
-    if rule in ("any", "greatest"):
-        return f"{column} = GREATEST({new}, {old})"  # LEAST/GREATEST ignore NULLs
-    if rule == "least":
-        return f"{column} = LEAST({new}, {old})"
-    if rule == "sum":
-        return f"{column} = CASE WHEN {new} IS NULL THEN {old} " \
-               f"ELSE coalesce({old}, 0) + {new} END"
-    moment = rule.removeprefix("follows:")
-    return (f"{column} = CASE WHEN EXCLUDED.{moment} IS NOT NULL AND "
-            f"(case_facts.{moment} IS NULL OR EXCLUDED.{moment} >= case_facts.{moment}) "
-            f"THEN coalesce({new}, {old}) ELSE {old} END")
-
-
-# One statement per batch: unnest arrays into rows, upsert by each column's policy.
-# Column names come from COLUMNS (constants), never from input.
-_UPSERT = (  # noqa: S608
-    "INSERT INTO case_facts (appeal_id, {cols}) "
-    "SELECT * FROM unnest($1::uuid[], {params}) "
-    "ON CONFLICT (appeal_id) DO UPDATE SET {sets}"
-).format(
-    cols=", ".join(FACT_COLUMNS),
-    params=", ".join(f"${i + 2}::{COLUMNS[c][0]}[]" for i, c in enumerate(FACT_COLUMNS)),
-    sets=", ".join(_set_clause(c) for c in FACT_COLUMNS),
-)
+@dataclass(frozen=True)
+class RollupState:
+    tz: str  # the zone of the day buckets
+    ready: bool  # the rollups hold every stored fact
 
 
 class FactRepository:
@@ -52,18 +41,49 @@ class FactRepository:
         merge(self._pending.setdefault(appeal_id, {}), update)
 
     async def flush(self) -> None:
+        """Write the batch's facts and move their rollup contributions (same transaction).
+
+        New appeals are inserted, existing rows are merged by each column's policy; see
+        adapters/rollup_sql.py for the order of locks and how the rollups are computed.
+        """
         if not self._pending:
             return
         ids = sorted(self._pending)  # a stable lock order between concurrent batches
-        columns = [[self._pending[i].get(c) for i in ids] for c in FACT_COLUMNS]
-        await self._conn.execute(_UPSERT, ids, *columns)
-        self._pending.clear()
+        pending, self._pending = self._pending, {}
+        await self._conn.execute(_NO_JIT)
+        stored = {r[0] for r in await self._conn.fetch(
+            "SELECT appeal_id FROM case_facts WHERE appeal_id = ANY($1::uuid[])", ids)}
+        new = [i for i in ids if i not in stored]
+        inserted: set[uuid.UUID] = set()
+        if new:
+            rows = await self._conn.fetch(INSERT_NEW, new, *_columns(pending, new))
+            inserted = {r[0] for r in rows}
+        # Rows stored before, or inserted by another transaction since the check above.
+        rest = [i for i in ids if i not in inserted]
+        await self._conn.fetchval(APPLY, rest, *_columns(pending, rest), sorted(inserted))
 
-    async def indicators(self, q: IndicatorQuery) -> list[dict[str, Any]]:
-        """Counts and medians by event time; the total row has ``key`` None and ``total``."""
-        sql, params = q.sql()
-        rows = await self._conn.fetch(sql, *params)
-        return [dict(r) for r in rows]
+    async def rollup_state(self) -> RollupState:
+        row = await self._conn.fetchrow("SELECT tz, ready FROM rollup_state")
+        return RollupState(row["tz"], row["ready"]) if row else RollupState(CITY_TZ, False)
+
+    async def indicators(self, q: IndicatorQuery, path: Path | None = None
+                         ) -> tuple[list[dict[str, Any]], Path]:
+        """Counts and medians by event time, and which path computed them (the rollups
+        when they can answer the query, else the facts; ``path`` forces one: tests and
+        rebuild compare both). The total row has ``key`` None and ``is_total``."""
+        plan = None
+        if path != "facts":
+            state = await self.rollup_state()
+            if state.ready:
+                plan = rollups.plan(q.start, q.end, q.now, q.group_by, q.filters, state.tz)
+            if plan is None and path == "rollups":
+                raise ValueError("the rollups cannot answer this query")
+        if plan is None:
+            sql, params = q.sql()
+            return [dict(r) for r in await self._conn.fetch(sql, *params)], "facts"
+        sql, params = rollup_query(plan, q.group_by, q.filters, q.start, q.end, q.now)
+        await self._conn.execute(_NO_JIT)
+        return [dict(r) for r in await self._conn.fetch(sql, *params)], "rollups"
 
     async def fact(self, appeal_id: uuid.UUID) -> dict[str, Any] | None:
         row = await self._conn.fetchrow("SELECT * FROM case_facts WHERE appeal_id = $1",
@@ -71,6 +91,17 @@ class FactRepository:
         return dict(row) if row else None
 
     async def open_by_tier(self, now: datetime) -> list[dict[str, Any]]:
+        state = await self.rollup_state()
+        plan = rollups.plan(None, None, now, Dimension.TIER, {}, state.tz)
+        if state.ready and plan is not None:
+            # The now figures only: no bucket, and an empty window for today's due.
+            plan = dataclasses.replace(plan, use_months=False, day_ranges=())
+            sql, params = rollup_query(plan, Dimension.TIER, {}, now, now, now)
+            await self._conn.execute(_NO_JIT)
+            rows = await self._conn.fetch(sql, *params)
+            return [{"tier": r["key"] if r["key"] is not None else "unknown",
+                     "open": int(r["open"] or 0), "overdue": int(r["overdue_open"] or 0)}
+                    for r in rows if not r["is_total"] and r["open"]]
         rows = await self._conn.fetch(
             """
             SELECT coalesce(tier, 'unknown') AS tier, count(*) AS open,
@@ -102,6 +133,10 @@ class FactRepository:
     async def daily_trend(self, start: datetime, end: datetime, tz: str,
                           filters: dict[Dimension, str]) -> list[dict[str, Any]]:
         """Per city-local day: received, registered, disposed and closed."""
+        state = await self.rollup_state()
+        first, last = rollups.aligned_day(start, state.tz), rollups.aligned_day(end, state.tz)
+        if state.ready and not filters and tz == state.tz and first and last:
+            return await self._daily_trend_rollups(first, last)
         params: list[Any] = [start, end, tz]
         where = _filter_sql(filters, params)
         # Identifiers are constants and Dimension names; values are parameters.
@@ -115,6 +150,25 @@ class FactRepository:
                "GROUP BY 1, 2 ORDER BY 1, 2")
         rows = await self._conn.fetch(sql, *params)
         return [dict(r) for r in rows]
+
+
+    async def _daily_trend_rollups(self, first: date, last: date) -> list[dict[str, Any]]:
+        rows = await self._conn.fetch(
+            """
+            SELECT bucket AS day, w.what, w.n FROM indicator_days,
+            LATERAL (VALUES ('accepted', registered), ('closed', closed),
+                            ('disposed', disposed), ('received', received)) AS w(what, n)
+            WHERE dim = 'total' AND bucket >= $1 AND bucket < $2 AND w.n > 0
+            ORDER BY 1, 2
+            """, first, last)
+        return [dict(r) for r in rows]
+
+
+def _columns(pending: dict[uuid.UUID, dict[str, Any]], ids: list[uuid.UUID]
+             ) -> list[list[Any]]:
+    """The batch's merged updates as one array per column (for ``unnest``)."""
+    rows = [pending[i] for i in ids]
+    return [[r.get(c) for r in rows] for c in FACT_COLUMNS]
 
 
 def _filter_sql(filters: dict[Dimension, str], params: list[Any]) -> str:

@@ -76,15 +76,17 @@ def rate(numerator: int, denominator: int) -> float | None:
 def finish(raw: dict[str, Any], settings: IndicatorSettings | None = None
            ) -> dict[str, int | float | None]:
     """Counts (and the median) from the query, plus every derived rate."""
-    settings = settings or IndicatorSettings()
-    out: dict[str, int | float | None] = {n: int(raw.get(n) or 0) for n in COUNT_FIELDS}
-    out["accepted"] = out["registered"]
-    satisfied = int(out["satisfied"] or 0)
-    if settings.basically_satisfied_counts:
-        satisfied += int(out["basically_satisfied"] or 0)
-    out["satisfied_total"] = satisfied
+    basic = settings.basically_satisfied_counts if settings else True
+    counts: dict[str, int] = {}
+    for n in COUNT_FIELDS:  # thousands of rows per query: no conversion of what is an int
+        v = raw.get(n)
+        counts[n] = v if type(v) is int else int(v or 0)
+    counts["accepted"] = counts["registered"]
+    counts["satisfied_total"] = counts["satisfied"] + (
+        counts["basically_satisfied"] if basic else 0)
+    out: dict[str, int | float | None] = dict(counts)
     for name, (num, den) in RATES.items():
-        out[name] = rate(int(out[num] or 0), int(out[den] or 0))
+        out[name] = rate(counts[num], counts[den])
     median = raw.get("median_handling_hours")
     out["median_handling_hours"] = None if median is None else float(median)
     return out

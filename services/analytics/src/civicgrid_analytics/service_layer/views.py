@@ -8,8 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
+from civicgrid_analytics.adapters.repository import Path
 from civicgrid_analytics.domain.hotspots import SurgeRule
-from civicgrid_analytics.domain.indicators import Dimension, IndicatorSettings, finish
+from civicgrid_analytics.domain.indicators import (
+    COUNT_FIELDS,
+    Dimension,
+    IndicatorSettings,
+    finish,
+)
 from civicgrid_analytics.domain.ranking import ScoreWeights, rank
 from civicgrid_analytics.domain.windows import CITY_TZ, Window, bounds
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
@@ -28,17 +34,26 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-async def indicators(uow: AnalyticsUnitOfWork, q: IndicatorQuery, cfg: ViewSettings
-                     ) -> dict[str, Any]:
-    raw = await uow.facts.indicators(q)
+def _counts_something(row: dict[str, Any]) -> bool:
+    return any(row[n] for n in COUNT_FIELDS)
+
+
+async def indicators(uow: AnalyticsUnitOfWork, q: IndicatorQuery, cfg: ViewSettings,
+                     path: Path | None = None) -> dict[str, Any]:
+    """The indicators of a window; ``source`` says whether the rollups or the facts
+    answered (README, "Which path serves what"). A key is listed when it has something
+    to count (in the window, or open now)."""
+    raw, source = await uow.facts.indicators(q, path)
     total = next((r for r in raw if r["is_total"]), None) or {}
-    rows = [{"key": r["key"], **finish(r, cfg.indicators)} for r in raw if not r["is_total"]]
+    rows = [row for r in raw if not r["is_total"]
+            if _counts_something(row := {"key": r["key"], **finish(r, cfg.indicators)})]
     return {
         "from": _iso(q.start), "to": _iso(q.end), "now": _iso(q.now),
         "group_by": q.group_by.value if q.group_by else None,
         "filters": {d.value: v for d, v in q.filters.items()},
         "total": finish(total, cfg.indicators),
         "rows": rows if q.group_by else [],
+        "source": source,
     }
 
 

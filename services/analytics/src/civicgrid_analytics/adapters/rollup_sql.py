@@ -1,0 +1,565 @@
+"""The rollups in SQL, compiled from the rules of ``domain/rollups.py``.
+
+Write path (``FactRepository.flush``, one batch, one transaction):
+
+1. ``INSERT_NEW``: the batch's rows for appeals not stored yet, ``ON CONFLICT DO
+   NOTHING RETURNING appeal_id``; a row another transaction inserted meanwhile is
+   waited for and then treated as existing.
+2. ``apply_sql()``: the existing rows are locked (``FOR UPDATE``, in id order), merged
+   by each column's policy (``UPDATE … RETURNING`` the locked old and the new values),
+   and the rollups get new − old for them and + new for the rows of step 1. All of it
+   is computed by PostgreSQL in this one statement: per fact and day the contribution
+   of the old row is subtracted from the new one first, so an event that moves no
+   count (a warning, a supervision) writes no rollup row; what remains is spread over
+   the fact's keys (``domain/rollups.keys_of``) and upserted, in key order.
+
+Lock order in every transaction: new facts, existing facts (id order), rollup rows
+(key order), so two concurrent batches cannot deadlock.
+
+Query path (``rollup_query``): one statement, so every part reads one snapshot (the
+median's facts too, which is what makes it exact: see ``_median_ctes``).
+
+Every identifier and constant in these statements comes from the domain modules (never
+from input); values are parameters.
+"""
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from civicgrid_analytics.domain.facts import COLUMNS, FACT_COLUMNS
+from civicgrid_analytics.domain.indicators import Dimension
+from civicgrid_analytics.domain.rollups import (
+    BIN_EDGES_US,
+    BIN_NAMES,
+    CONTRIBUTION_COLUMNS,
+    COUNTER_NAMES,
+    COUNTERS,
+    DIMENSION_COLUMNS,
+    DUE_COUNTERS,
+    MOMENTS,
+    MONTH_DIMENSIONS,
+    ROLLUP_DIMS,
+    Cond,
+    RollupDim,
+    RollupPlan,
+)
+
+CC = CONTRIBUTION_COLUMNS
+#: what the query sums: the windowed counters, the now figures, the histogram
+SUMMED: tuple[str, ...] = (*COUNTER_NAMES, "open", "overdue_open", *BIN_NAMES)
+
+
+def _cond(c: Cond, alias: str) -> str:
+    col = f"{alias}.{c.column}"
+    match c.kind:
+        case "notnull":
+            return f"{col} IS NOT NULL"
+        case "true":
+            return f"{col} IS TRUE"
+        case "eq":
+            assert c.value is not None and "'" not in c.value  # constants of the domain
+            return f"{col} = '{c.value}'"
+        case "positive":
+            return f"{col} > 0"
+    raise AssertionError(c.kind)  # pragma: no cover
+
+
+# One row for sure (the planner cannot know a table it never analysed has one).
+_ZONE = "(SELECT tz FROM rollup_state LIMIT 1)"
+
+
+def _bucket(expr: str) -> str:
+    return f"({expr} AT TIME ZONE z.tz)::date"
+
+
+_EDGES = "ARRAY[" + ",".join(str(e) for e in BIN_EDGES_US) + "]::numeric[]"
+
+
+def handling_bin_sql(alias: str = "") -> str:
+    """The histogram bin of a fact's handling time (bin i = number of edges <= it). Without
+    an alias it is the expression of the index ``case_facts_handling`` (migration 0104:
+    the same text, so that the planner matches it)."""
+    a = f"{alias}." if alias else ""
+    return (f"width_bucket(extract(epoch FROM {a}resolved_at - {a}received_at) * 1000000, "
+            f"{_EDGES})")
+
+
+_BIN = (f"CASE WHEN c.received_at IS NULL THEN NULL ELSE {handling_bin_sql('c')}::smallint "
+        "END")
+
+
+def _moment_rows() -> str:
+    """One VALUES row per moment: (bucket, bin, every counter's 0/1, histogram 0/1)."""
+    rows = []
+    for moment in MOMENTS:
+        cells = [_bucket(f"c.{moment}"), _BIN if moment == "resolved_at" else "NULL::smallint"]
+        for counter in COUNTERS:
+            if counter.at != moment:
+                cells.append("0")
+            elif not counter.when:
+                cells.append("1")
+            else:
+                test = " AND ".join(_cond(w, "c") for w in counter.when)
+                cells.append(f"CASE WHEN {test} THEN 1 ELSE 0 END")
+        cells.append("CASE WHEN c.received_at IS NOT NULL THEN 1 ELSE 0 END"
+                     if moment == "resolved_at" else "0")
+        rows.append("(" + ", ".join(cells) + ")")
+    return ",\n        ".join(rows)
+
+
+def _carried(key: str, column: str) -> str:
+    """A carried column, NULL on a null key's row (domain/rollups.keys_of)."""
+    return f"CASE WHEN {key} IS NOT NULL THEN {column} END"
+
+
+def _key_exprs(r: RollupDim, alias: str) -> tuple[str, str, str, str]:
+    """A fact's key of one set of rollup rows: (dim, key, county, township)."""
+    if r.column is None:
+        return f"'{r.name}'", "NULL::text", "NULL::text", "NULL::text"
+    key = f"{alias}.{r.column}"
+    county = _carried(key, f"{alias}.county_code") if r.county else "NULL"
+    township = _carried(key, f"{alias}.township_code") if r.township else "NULL"
+    return f"'{r.name}'", key, county, township
+
+
+def _key_rows(alias: str) -> str:
+    """One VALUES row per rollup key of a fact (domain/rollups.keys_of)."""
+    return ", ".join("(" + ", ".join(_key_exprs(r, alias)) + ")" for r in ROLLUP_DIMS)
+
+
+_DIMS = ", ".join(f"c.{d}" for d in DIMENSION_COLUMNS)
+_PDIMS = ", ".join(f"p.{d}" for d in DIMENSION_COLUMNS)
+_NONZERO = " OR ".join(f"sum({n}) <> 0" for n in (*COUNTER_NAMES, "hist"))
+_PENDING = ("c.registered_at IS NOT NULL AND c.closed_at IS NULL AND c.deadline_at IS NOT NULL "
+            "AND (c.resolved_at IS NULL OR c.reopened_at > c.resolved_at)")
+_MONTH_DIMS = "ARRAY[" + ", ".join(f"'{d}'" for d in sorted(MONTH_DIMENSIONS)) + "]"
+_KEYCOLS = "dim, bucket, key, county_code, township_code"
+
+
+def _bucket_upsert(table: str, source: str, bucket: str, where: str) -> str:
+    sums = ", ".join(f"nullif(sum({n}), 0)" for n in COUNTER_NAMES)
+    bins = ", ".join(f"nullif(coalesce(sum(hist) FILTER (WHERE bin = {i}), 0), 0)"
+                     for i in range(len(BIN_NAMES)))
+    sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
+                     for n in (*COUNTER_NAMES, *BIN_NAMES))
+    return (
+        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(COUNTER_NAMES)}, "
+        f"{', '.join(BIN_NAMES)})\n"
+        f"    SELECT dim, {bucket}, key, county, township, {sums}, {bins}\n"
+        f"    FROM {source} {where}\n"
+        f"    GROUP BY dim, {bucket}, key, county, township\n"
+        f"    HAVING {_NONZERO} OR bool_or(hist <> 0)\n"
+        f"    ORDER BY dim, {bucket}, key, county, township\n"
+        f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}"
+    )
+
+
+def rollup_ctes(changes: str) -> str:
+    """CTEs that add ``changes`` (a relation of ``sign`` and CC) to every rollup table."""
+    return f"{_bucket_ctes(changes)},{_now_ctes(changes)}"
+
+
+def _bucket_ctes(changes: str) -> str:
+    # int sums: sum(bigint) would be numeric, several times slower to add up
+    counters = ", ".join(f"sum(c.sign * m.{n})::int AS {n}" for n in COUNTER_NAMES)
+    having = " OR ".join(f"sum(c.sign * m.{n}) <> 0" for n in (*COUNTER_NAMES, "hist"))
+    return f"""
+per_day AS (
+    SELECT c.appeal_id, {_DIMS}, m.bucket, m.bin, {counters},
+           sum(c.sign * m.hist)::int AS hist
+    FROM {changes} c CROSS JOIN {_ZONE} z
+    CROSS JOIN LATERAL (VALUES
+        {_moment_rows()}
+    ) AS m(bucket, bin, {", ".join(COUNTER_NAMES)}, hist)
+    WHERE m.bucket IS NOT NULL
+    GROUP BY c.appeal_id, {_DIMS}, m.bucket, m.bin
+    HAVING {having}
+),
+keyed AS (
+    SELECT k.dim, k.key, k.county, k.township, p.bucket, p.bin,
+           {", ".join(f"p.{n}" for n in COUNTER_NAMES)}, p.hist
+    FROM per_day p CROSS JOIN LATERAL (VALUES {_key_rows("p")}) AS k(dim, key, county, township)
+),
+up_days AS (
+    {_bucket_upsert("indicator_days", "keyed", "bucket", "")}
+    RETURNING 1
+),
+up_months AS (
+    {_bucket_upsert("indicator_months", "keyed", "date_trunc('month', bucket)::date",
+                    f"WHERE dim = ANY({_MONTH_DIMS})")}
+    RETURNING 1
+)"""
+
+
+def _now_ctes(changes: str) -> str:
+    return f"""
+per_now AS (
+    SELECT c.appeal_id, {_DIMS},
+           CASE WHEN {_PENDING} THEN {_bucket("c.deadline_at")} END AS deadline_day,
+           sum(c.sign * CASE WHEN c.registered_at IS NOT NULL AND c.closed_at IS NULL
+                        THEN 1 ELSE 0 END)::int AS open,
+           sum(c.sign * CASE WHEN {_PENDING} THEN 1 ELSE 0 END)::int AS pending
+    FROM {changes} c CROSS JOIN {_ZONE} z
+    GROUP BY c.appeal_id, {_DIMS}, deadline_day
+    HAVING sum(c.sign * CASE WHEN c.registered_at IS NOT NULL AND c.closed_at IS NULL
+                        THEN 1 ELSE 0 END) <> 0
+        OR sum(c.sign * CASE WHEN {_PENDING} THEN 1 ELSE 0 END) <> 0
+),
+keyed_now AS (
+    SELECT k.dim, k.key, k.county, k.township, p.deadline_day, p.open, p.pending
+    FROM per_now p CROSS JOIN LATERAL (VALUES {_key_rows("p")}) AS k(dim, key, county, township)
+),
+up_open AS (
+    INSERT INTO indicator_open AS t (dim, key, county_code, township_code, open, pending)
+    SELECT dim, key, county, township, sum(open), sum(pending) FROM keyed_now
+    GROUP BY dim, key, county, township HAVING sum(open) <> 0 OR sum(pending) <> 0
+    ORDER BY dim, key, county, township
+    ON CONFLICT (dim, key, county_code, township_code) DO UPDATE
+    SET open = t.open + EXCLUDED.open, pending = t.pending + EXCLUDED.pending
+    RETURNING 1
+),
+up_deadlines AS (
+    INSERT INTO indicator_deadlines AS t (dim, deadline_day, key, county_code, township_code,
+                                          pending)
+    SELECT dim, deadline_day, key, county, township, sum(pending) FROM keyed_now
+    WHERE deadline_day IS NOT NULL
+    GROUP BY dim, deadline_day, key, county, township HAVING sum(pending) <> 0
+    ORDER BY dim, deadline_day, key, county, township
+    ON CONFLICT (dim, deadline_day, key, county_code, township_code) DO UPDATE
+    SET pending = t.pending + EXCLUDED.pending
+    RETURNING 1
+)"""
+
+
+def _set_clause(column: str) -> str:
+    """The UPDATE's SET expression for a column, by its merge policy (domain/facts.py);
+    the same rules as the upsert of adapters/repository.py had (``i`` is the batch's
+    merged update, ``f`` the stored row)."""
+    rule = COLUMNS[column][1]
+    new, old = f"i.{column}", f"f.{column}"
+    if rule in ("any", "greatest"):
+        return f"{column} = GREATEST({new}, {old})"  # LEAST/GREATEST ignore NULLs
+    if rule == "least":
+        return f"{column} = LEAST({new}, {old})"
+    if rule == "sum":
+        return f"{column} = CASE WHEN {new} IS NULL THEN {old} ELSE coalesce({old}, 0) + {new} END"
+    moment = rule.removeprefix("follows:")
+    return (f"{column} = CASE WHEN i.{moment} IS NOT NULL AND "
+            f"(f.{moment} IS NULL OR i.{moment} >= f.{moment}) "
+            f"THEN coalesce({new}, {old}) ELSE {old} END")
+
+
+_UNNEST = "unnest($1::uuid[], {params})".format(
+    params=", ".join(f"${i + 2}::{COLUMNS[c][0]}[]" for i, c in enumerate(FACT_COLUMNS)))
+
+# Column names come from domain constants, never from input.
+INSERT_NEW = (
+    f"INSERT INTO case_facts (appeal_id, {', '.join(FACT_COLUMNS)})\n"
+    f"SELECT * FROM {_UNNEST} AS u ORDER BY 1\n"
+    "ON CONFLICT (appeal_id) DO NOTHING RETURNING appeal_id"
+)
+
+_NEW_IDS = f"${len(FACT_COLUMNS) + 2}::uuid[]"
+
+
+def apply_sql() -> str:
+    """Merge the batch into the existing rows (``$1…``: the batch's columns for them) and
+    add every change, and the rows just inserted (the last parameter), to the rollups."""
+    cc = ", ".join(CC)
+    returning = ", ".join([f"o.{c} AS o_{c}" for c in CC] + [f"f.{c} AS n_{c}" for c in CC])
+    return f"""WITH i AS (
+    SELECT * FROM {_UNNEST} AS u(appeal_id, {", ".join(FACT_COLUMNS)})
+),
+o AS (
+    SELECT {cc} FROM case_facts WHERE appeal_id IN (SELECT appeal_id FROM i)
+    ORDER BY appeal_id FOR UPDATE
+),
+upd AS (
+    UPDATE case_facts f SET {", ".join(_set_clause(c) for c in FACT_COLUMNS)}
+    FROM i, o WHERE f.appeal_id = i.appeal_id AND o.appeal_id = i.appeal_id
+    RETURNING {returning}
+),
+changes AS (
+    SELECT -1 AS sign, {", ".join(f"o_{c} AS {c}" for c in CC)} FROM upd
+    UNION ALL
+    SELECT 1, {", ".join(f"n_{c}" for c in CC)} FROM upd
+    UNION ALL
+    SELECT 1, {cc} FROM case_facts WHERE appeal_id = ANY({_NEW_IDS})
+),{rollup_ctes("changes")}
+SELECT (SELECT count(*) FROM upd) AS updated"""
+
+
+APPLY = apply_sql()
+
+#: everything the rollups hold
+ROLLUP_TABLES = ("indicator_days", "indicator_months", "indicator_open", "indicator_deadlines")
+
+
+_HIST = len(MOMENTS) * 64  # ``what`` of the histogram hits: _HIST + bin
+
+
+def _hit_rows() -> str:
+    """One VALUES row per moment of a fact: (its bucket, ``what``), ``what`` = the
+    moment's index × 64 + a bitmask of the counters placed by it whose conditions hold;
+    and one for the histogram: (bucket of resolved_at, _HIST + bin)."""
+    rows = []
+    for m, moment in enumerate(MOMENTS):
+        bits = []
+        for b, counter in enumerate(c for c in COUNTERS if c.at == moment):
+            test = " AND ".join(_cond(w, "c") for w in counter.when) or "true"
+            bits.append(f"CASE WHEN {test} THEN {1 << b} ELSE 0 END")
+        rows.append(f"({_bucket(f'c.{moment}')}, {m * 64} + {' + '.join(bits)})")
+    rows.append(f"(CASE WHEN c.received_at IS NOT NULL THEN {_bucket('c.resolved_at')} END, "
+                f"{_HIST} + coalesce({_BIN}, 0))")
+    return ",\n        ".join(rows)
+
+
+def _pivot_upsert(table: str, bucket: str, where: str) -> str:
+    cols = []
+    for counter in COUNTERS:
+        m = MOMENTS.index(counter.at)
+        b = [c.name for c in COUNTERS if c.at == counter.at].index(counter.name)
+        cols.append(f"nullif(coalesce(sum(n) FILTER (WHERE what >= {m * 64} AND what < "
+                    f"{(m + 1) * 64} AND what & {1 << b} <> 0), 0), 0)")
+    cols += [f"nullif(coalesce(sum(n) FILTER (WHERE what = {_HIST + i}), 0), 0)"
+             for i in range(len(BIN_NAMES))]
+    sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
+                     for n in (*COUNTER_NAMES, *BIN_NAMES))
+    return (
+        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(COUNTER_NAMES)}, "
+        f"{', '.join(BIN_NAMES)})\n"
+        f"    SELECT dim, {bucket}, key, county, township, {', '.join(cols)}\n"
+        f"    FROM hits {where} GROUP BY dim, {bucket}, key, county, township\n"
+        f"    ORDER BY dim, {bucket}, key, county, township\n"
+        f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}"
+    )
+
+
+def _grouping_sets() -> tuple[str, list[str]]:
+    """GROUPING SETS with one set per set of rollup rows (``ROLLUP_DIMS``), and the CASEs
+    naming each set's row (dim, key, county, township) from the GROUPING() bitmask."""
+    cols = [f"c.{d}" for d in DIMENSION_COLUMNS]
+    bits = len(cols)
+    sets: list[str] = []
+    names: list[tuple[int, tuple[str, str, str, str]]] = []
+    for r in ROLLUP_DIMS:
+        grouped = {c for c, on in ((r.column, True), ("county_code", r.county),
+                                   ("township_code", r.township)) if on and c}
+        mask = sum(1 << (bits - 1 - i) for i, c in enumerate(DIMENSION_COLUMNS)
+                   if c not in grouped)  # GROUPING(): bit set = column not grouped
+        sets.append("(h.bucket, h.what" + "".join(f", c.{g}" for g in sorted(grouped)) + ")")
+        names.append((mask, _key_exprs(r, "c")))
+    assert len({m for m, _ in names}) == len(names), "two row sets with one grouping"
+    grouping = f"GROUPING({', '.join(cols)})"
+    cases = [f"CASE {grouping} " + " ".join(f"WHEN {m} THEN {n[i]}" for m, n in names)
+             + " END::text" for i in range(4)]
+    return ", ".join(sets), cases
+
+
+def rebuild_buckets_sql() -> str:
+    """Add the day and month rows of the facts received in ``[$1, $2)`` (and, with ``$3``,
+    of those without ``received_at``). Set-based for a whole store: each moment of a fact
+    is one row (bucket, moment and which of its counters hold), counted per rollup key with
+    GROUPING SETS (one pass, no row per key), then pivoted into the columns; the same rules
+    as the write path (a test proves both give the same rollups)."""
+    sets, (dim, key, county, township) = _grouping_sets()
+    return f"""WITH hits AS (
+    SELECT {dim} AS dim, h.bucket, {key} AS key, {county} AS county,
+           {township} AS township, h.what, count(*)::int AS n
+    FROM case_facts c CROSS JOIN {_ZONE} z
+    CROSS JOIN LATERAL (VALUES
+        {_hit_rows()}
+    ) AS h(bucket, what)
+    WHERE ((c.received_at >= $1 AND c.received_at < $2) OR ($3 AND c.received_at IS NULL))
+      AND h.bucket IS NOT NULL AND (h.what % 64 <> 0 OR h.what >= {_HIST})
+    GROUP BY GROUPING SETS ({sets})
+),
+up_days AS (
+    {_pivot_upsert("indicator_days", "bucket", "")}
+    RETURNING 1
+),
+up_months AS (
+    {_pivot_upsert("indicator_months", "date_trunc('month', bucket)::date",
+                   f"WHERE dim = ANY({_MONTH_DIMS})")}
+    RETURNING 1
+)
+SELECT 1"""
+
+
+def rebuild_now_sql() -> str:
+    """The now rows of every open fact."""
+    cc = ", ".join(CC)
+    return (f"WITH changes AS (SELECT 1 AS sign, {cc} FROM case_facts "
+            "WHERE closed_at IS NULL AND registered_at IS NOT NULL),"
+            f"{_now_ctes('changes')}\nSELECT 1")
+
+
+# -- the query ---------------------------------------------------------------------------
+
+def rollup_query(p: RollupPlan, group_by: Dimension | None,
+                 filters: dict[Dimension, str], start: datetime | None,
+                 end: datetime | None, now: datetime) -> tuple[str, list[Any]]:
+    """One statement: month rows + day rows + the now figures + today's parts from facts,
+    and the exact median of every row (``_median_ctes``). Rows: the total first, then the
+    keys in order, the null key last (as the fact-based query).
+
+    Bucket bounds are always given (``date.min`` / ``date.max`` for an open end) so that
+    every part is a range scan of its table's one index. The rows are grouped by key with
+    a hash, and the total is summed from the grouped rows (cheaper than grouping sets).
+    """
+    params: list[Any] = []
+
+    def arg(value: Any, cast: str) -> str:
+        params.append(value)
+        return f"${len(params)}::{cast}"
+
+    dim = arg(p.dim, "text")
+    match = "" if p.match_column is None else \
+        f" AND {p.match_column} = {arg(p.match_value, 'text')}"
+    rkey = f"{p.key_column}" if p.key_column else "NULL::text"
+    fkey = group_by.value if group_by is not None else "NULL::text"
+    today = arg(p.today, "date")
+
+    def select(key: str, values: dict[str, str], sign: int = 1) -> str:
+        neg = "" if sign > 0 else "-"
+        return "SELECT " + ", ".join([f"{key} AS key"] + [
+            f"{neg}({values[n]}) AS {n}" if n in values else f"NULL::int AS {n}"
+            for n in SUMMED])
+
+    def between(lo: date | None, hi: date | None) -> str:
+        return (f"bucket >= {arg(lo or date.min, 'date')} "
+                f"AND bucket < {arg(hi or date.max, 'date')}")
+
+    counters = {n: n for n in (*COUNTER_NAMES, *BIN_NAMES)}
+    days = dict(counters) | {n: f"CASE WHEN bucket < {today} THEN {n} END"
+                             for n in DUE_COUNTERS}
+
+    def rollup_parts(dim: str, match: str, key: str, sign: int = 1) -> list[str]:
+        """The rollup tables' parts for the rows of ``dim`` where ``match``."""
+        out = []
+        if p.use_months:
+            out.append(select(key, counters, sign) + f" FROM indicator_months WHERE dim = "
+                       f"{dim}{match} AND {between(p.month_from, p.month_to)}")
+        for lo, hi in p.day_ranges:
+            out.append(select(key, days, sign) + f" FROM indicator_days WHERE dim = {dim}"
+                       f"{match} AND {between(lo, hi)}")
+        out.append(select(key, {"open": "open", "overdue_open": "pending"}, sign)
+                   + f" FROM indicator_open WHERE dim = {dim}{match}")
+        out.append(select(key, {"overdue_open": "-pending"}, sign)
+                   + f" FROM indicator_deadlines WHERE dim = {dim}{match} "
+                   f"AND deadline_day > {today}")
+        return out
+
+    parts = rollup_parts(dim, match, rkey)
+    if p.key_column == "key" and p.match_column in ("county_code", "township_code"):
+        # The null key of the group within the county (township): null-key rows carry no
+        # county, so it is the county's own row minus the group's rows that carry it.
+        own = f" AND key = {arg(p.match_value, 'text')}"
+        parts += rollup_parts(arg(p.match_column, "text"), own, "NULL::text")
+        parts += rollup_parts(dim, match, "NULL::text", -1)
+    fwhere = "".join(f" AND {d.value} = {arg(v, 'text')}" for d, v in filters.items())
+    # Due today, from the facts: deadlines of today that passed by now (and are in the window).
+    lo = p.today_start if start is None else max(start, p.today_start)
+    hi = p.tomorrow_start if end is None else min(end, p.tomorrow_start)
+    nowp = arg(now, "timestamptz")
+    if lo < hi:
+        parts.append(
+            select(fkey, {"due": "1",
+                          "due_closed": "CASE WHEN closed_at IS NOT NULL THEN 1 END",
+                          "due_closed_on_time": "CASE WHEN closed_on_time THEN 1 END"})
+            + f" FROM case_facts WHERE deadline_at >= {arg(lo, 'timestamptz')} "
+            f"AND deadline_at < {arg(hi, 'timestamptz')} AND deadline_at <= {nowp} "
+            f"AND registered_at IS NOT NULL{fwhere}")
+    # Pending with a deadline later today: not overdue yet.
+    parts.append(
+        select(fkey, {"overdue_open": "-1"})
+        + " FROM case_facts WHERE closed_at IS NULL AND registered_at IS NOT NULL "
+        f"AND deadline_at >= {nowp} AND deadline_at < {arg(p.tomorrow_start, 'timestamptz')} "
+        f"AND (resolved_at IS NULL OR reopened_at > resolved_at){fwhere}")
+    union = "\n    UNION ALL\n    ".join(parts)
+    sums = ", ".join(f"sum({n})::bigint AS {n}" for n in SUMMED)  # not numeric
+    if p.key_column is None:
+        rows = f"SELECT NULL::text AS key, true AS is_total, {sums} FROM parts"
+        grouped = ""
+    else:
+        grouped = f"grouped AS (SELECT key, false AS is_total, {sums} FROM parts GROUP BY key),"
+        rows = (f"SELECT NULL::text AS key, true AS is_total, {sums} FROM grouped\n"
+                "    UNION ALL SELECT * FROM grouped")
+    # The median's facts: disposed in the window (the histogram's buckets, by resolved_at).
+    window = " AND ".join(
+        ([f"resolved_at >= {arg(start, 'timestamptz')}"] if start is not None else [])
+        + ([f"resolved_at < {arg(end, 'timestamptz')}"] if end is not None else [])) or "true"
+    sql = f"""WITH parts AS (
+    {union}
+),{grouped}
+rows AS (  -- id: a hashable join key for the median (keys may be NULL)
+    SELECT row_number() OVER () AS id, * FROM ({rows}) x
+),{_median_ctes(fkey, window, fwhere)}
+SELECT r.key, r.is_total, {", ".join(f"r.{n}" for n in SUMMED[:-len(BIN_NAMES)])},
+       CASE WHEN m.lo = m.hi THEN m.a ELSE m.a + 0.5::float8 * (m.b - m.a) END
+           AS median_handling_hours
+FROM rows r LEFT JOIN median m ON m.id = r.id
+ORDER BY r.is_total DESC, r.key NULLS LAST"""
+    return sql, params
+
+
+#: the handling time in hours as the fact-based query orders it (percentile_cont takes a
+#: float8: the numeric is converted the same way)
+_HOURS = "(extract(epoch FROM resolved_at - received_at) / 3600.0)::float8"
+_HIST_ARRAY = "ARRAY[" + ", ".join(f"r.{b}" for b in BIN_NAMES) + "]"
+
+
+def _median_ctes(fkey: str, window: str, fwhere: str) -> str:
+    """The exact median of each row (``percentile_cont(0.5)`` of the fact path).
+
+    The histogram says in which bin(s) each row's two middle ranks lie, and how many of
+    the row's values come before that bin; only the facts of those bins (and of the
+    window) are then read, through the index ``case_facts_handling`` (bin, resolved_at),
+    ranked within their bin, and the middle value(s) picked. Every value of the row is in
+    the histogram (the rollups are written with the facts, and this is one statement, so
+    one snapshot), hence the ranks are exact; the interpolation is percentile_cont's
+    (``a + 0.5 * (b - a)`` in float8)."""
+    return f"""
+hist AS (
+    SELECT r.id, r.key, r.is_total, b.i::int - 1 AS bin, b.n,  -- bigint: integer division
+           (sum(b.n) OVER w)::bigint - b.n AS before,
+           (sum(b.n) OVER (PARTITION BY r.id))::bigint AS total
+    FROM rows r CROSS JOIN LATERAL unnest({_HIST_ARRAY}) WITH ORDINALITY AS b(n, i)
+    WHERE b.n > 0
+    WINDOW w AS (PARTITION BY r.id ORDER BY b.i)
+),
+need AS (  -- the bins holding rank lo = (total - 1) / 2 or hi = total / 2 (0-based)
+    SELECT id, key, is_total, bin, before, (total - 1) / 2 AS lo, total / 2 AS hi FROM hist
+    WHERE before <= total / 2 AND before + n > (total - 1) / 2
+),
+facts AS MATERIALIZED (  -- the window's disposed facts in the bins some row needs
+    SELECT d.bin, v.key, v.h FROM (SELECT DISTINCT bin FROM need) d
+    CROSS JOIN LATERAL (
+        SELECT {fkey} AS key, {_HOURS} AS h FROM case_facts
+        WHERE {handling_bin_sql()} = d.bin AND {window}
+          AND resolved_at IS NOT NULL AND received_at IS NOT NULL{fwhere}
+        OFFSET 0  -- not pulled up: one index range scan per bin, not a scan of the table
+    ) v
+),
+matched AS (  -- equality joins (hashed), the total and the null key apart
+    SELECT n.*, f.h FROM need n JOIN facts f ON f.bin = n.bin WHERE n.is_total
+    UNION ALL
+    SELECT n.*, f.h FROM need n JOIN facts f ON f.bin = n.bin AND f.key = n.key
+    WHERE NOT n.is_total
+    UNION ALL
+    SELECT n.*, f.h FROM need n JOIN facts f ON f.bin = n.bin
+    WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL
+),
+vals AS (
+    SELECT id, lo, hi, h,
+           before - 1 + row_number() OVER (PARTITION BY id, bin ORDER BY h) AS rank
+    FROM matched
+),
+median AS (
+    SELECT id, min(lo) AS lo, min(hi) AS hi,
+           min(h) FILTER (WHERE rank = lo) AS a, min(h) FILTER (WHERE rank = hi) AS b
+    FROM vals GROUP BY id
+)"""

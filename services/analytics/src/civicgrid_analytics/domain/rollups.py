@@ -1,0 +1,411 @@
+"""Event-time rollups of the indicators (pure): what one fact row adds to which bucket.
+
+The indicators of ``domain/indicators.py`` are counts of fact rows by the moment that
+places them in a window, so they are additive over disjoint windows. A rollup keeps,
+per city-local **day** (and per calendar **month** for the dimensions listed in
+``MONTH_DIMENSIONS``), per dimension key, the sum of every fact's contribution. It is
+an aggregation in the style of Quix Streams windows (``initialize`` / ``agg`` /
+``result``): the window is the bucket, the value is a fact's contribution (with a sign,
+so that a fact that changes moves its contribution: subtract the old row, add the new),
+and the result is the indicator counts of ``COUNT_FIELDS``.
+
+What is where:
+
+- **Counters** (``COUNTERS``): each is placed by one moment column of the fact (``at``)
+  and counts when its conditions hold, exactly as the fact-based predicate of
+  ``adapters/indicator_sql.py`` does. Cohort numerators (e.g. ``accepted_disposed``)
+  sit in the bucket of their cohort's moment (``registered_at``), so a case resolved
+  later moves that old bucket: that is what "subtract old, add new" does.
+- **Due** counters are placed by ``deadline_at`` and count only once the deadline has
+  passed, which depends on *now*: the query takes them from the buckets before today and
+  from the fact rows for today (an index on ``deadline_at``).
+- **Now figures** (``open``, ``overdue_open``) are not windowed: ``open`` and the cases
+  *pending* (open, in handling, with a deadline) are kept per key; the pending ones are
+  also kept per deadline day, and ``overdue_open`` = pending − pending with a deadline
+  after today − pending with a deadline later today (from the fact rows).
+- **Median handling hours** is not additive. Each bucket keeps a histogram of
+  (``resolved_at`` − ``received_at``) over ``HANDLING_BIN_EDGES`` (38 bins, from a
+  quarter of an hour under 1 h to 720 h from 30 to 90 days, plus one bin below 0 and one
+  from 90 days on). It does not estimate the median: it says in which bin the two middle
+  values of a row lie and how many values come before it, so the query reads only the
+  facts of that bin (``adapters/rollup_sql.py``) and the median served is exactly
+  ``percentile_cont(0.5)`` of the fact-based query.
+
+Keys: every rollup row has a dimension (``TOTAL`` or a ``Dimension``), the fact's value
+of it, and the fact's ``county_code`` (and ``township_code`` for the dimensions below a
+township), so that one filter by county or township, or a group by county (township) with
+one filter on another dimension, is also answered from the rollups (``plan``).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from civicgrid_analytics.domain.indicators import COUNT_FIELDS, Dimension
+
+Fact = Mapping[str, Any]  # a case_facts row (or the part of it the rollups read)
+
+TOTAL = "total"  # the dimension of the rows that count every fact once
+
+#: dimensions whose rows also carry the fact's township (functionally below it: free)
+TOWNSHIP_CARRIED: frozenset[Dimension] = frozenset(
+    {Dimension.COMMUNITY, Dimension.GRID, Dimension.GRID_WORKER})
+#: dimensions with two sets of rows: without the county (``dim``; a group by matter reads
+#: 190 keys a day, not 1,900) and with it (``dim@county``, for a county filter or a group
+#: by county with a matter filter). Every other dimension's rows carry the county.
+COUNTY_SPLIT: frozenset[Dimension] = frozenset({Dimension.MATTER})
+
+
+def by_county(dim: Dimension) -> str:
+    """The name of the rows of ``dim`` that carry the county."""
+    return f"{dim.value}@county" if dim in COUNTY_SPLIT else dim.value
+
+
+@dataclass(frozen=True)
+class RollupDim:
+    """One set of rollup rows: its name (``dim``), the fact column that is its key
+    (None: the total), and whether its rows carry the fact's county and township."""
+
+    name: str
+    column: str | None
+    county: bool = False
+    township: bool = False
+
+
+ROLLUP_DIMS: tuple[RollupDim, ...] = (
+    RollupDim(TOTAL, None),
+    *(RollupDim(d.value, d.value, d not in COUNTY_SPLIT, d in TOWNSHIP_CARRIED)
+      for d in Dimension),
+    *(RollupDim(by_county(d), d.value, True) for d in Dimension if d in COUNTY_SPLIT),
+)
+#: dimensions that also have monthly rows (long windows read ~12 rows per key a year).
+#: The finest ones have day rows only: a month row per grid, community, unit and worker
+#: would cost ingest as much as the day rows and is only read by long windows on them.
+MONTH_DIMENSIONS: frozenset[str] = frozenset(
+    {r.name for r in ROLLUP_DIMS} - {
+        Dimension.COMMUNITY.value, Dimension.GRID.value, Dimension.GRID_WORKER.value,
+        Dimension.UNIT.value})
+
+
+# -- what a fact contributes -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cond:
+    """A condition on one fact column (compiled to SQL by adapters/rollup_sql.py)."""
+
+    kind: Literal["notnull", "true", "eq", "positive"]
+    column: str
+    value: str | None = None
+
+    def holds(self, fact: Fact) -> bool:
+        v = fact.get(self.column)
+        match self.kind:
+            case "notnull":
+                return v is not None
+            case "true":
+                return v is True
+            case "eq":
+                return v is not None and v == self.value
+            case "positive":
+                return v is not None and v > 0
+        raise AssertionError(self.kind)  # pragma: no cover - Literal is exhaustive
+
+
+@dataclass(frozen=True)
+class Counter:
+    name: str
+    at: str  # the moment column that places the fact in a bucket
+    when: tuple[Cond, ...] = ()
+
+
+def _nn(c: str) -> Cond:
+    return Cond("notnull", c)
+
+
+def _true(c: str) -> Cond:
+    return Cond("true", c)
+
+
+#: Every windowed count of COUNT_FIELDS (the same predicates as the fact-based query).
+COUNTERS: tuple[Counter, ...] = (
+    Counter("received", "received_at"),
+    Counter("received_registered", "received_at", (_nn("registered_at"),)),
+    Counter("registered", "registered_at"),
+    Counter("accepted_disposed", "registered_at", (_nn("resolved_at"),)),
+    Counter("rejected", "rejected_at"),
+    Counter("merged", "merged_at"),
+    Counter("assigned", "assigned_at"),
+    Counter("assigned_signed_on_time", "assigned_at", (_true("signed_on_time"),)),
+    Counter("signed", "signed_at"),
+    Counter("signed_on_time", "signed_at", (_true("signed_on_time"),)),
+    Counter("returned", "returned_at"),
+    Counter("escalated", "escalated_at"),
+    Counter("disposed", "resolved_at"),
+    Counter("disposed_on_time", "resolved_at", (_true("resolved_on_time"),)),
+    Counter("resolved_on_spot", "resolved_at", (_true("resolved_on_spot"),)),
+    Counter("called_back", "called_back_at"),
+    Counter("solved", "called_back_at", (_true("callback_solved"),)),
+    Counter("satisfied", "called_back_at", (Cond("eq", "callback_satisfaction", "satisfied"),)),
+    Counter("basically_satisfied", "called_back_at",
+            (Cond("eq", "callback_satisfaction", "basically_satisfied"),)),
+    Counter("reopened", "reopened_at"),
+    Counter("closed", "closed_at"),
+    Counter("closed_on_time", "closed_at", (_true("closed_on_time"),)),
+    Counter("closed_reworked", "closed_at", (Cond("positive", "reopen_count"),)),
+    Counter("due", "deadline_at", (_nn("registered_at"),)),
+    Counter("due_closed", "deadline_at", (_nn("registered_at"), _nn("closed_at"))),
+    Counter("due_closed_on_time", "deadline_at", (_nn("registered_at"), _true("closed_on_time"))),
+)
+COUNTER_NAMES: tuple[str, ...] = tuple(c.name for c in COUNTERS)
+#: counted only once their deadline has passed (it depends on now)
+DUE_COUNTERS: frozenset[str] = frozenset({"due", "due_closed", "due_closed_on_time"})
+#: the "now" figures, not windowed
+NOW_FIELDS: tuple[str, ...] = ("open", "overdue_open")
+assert set(COUNTER_NAMES) | set(NOW_FIELDS) == set(COUNT_FIELDS)
+
+#: the moment columns, in a fixed order (one VALUES row each in the SQL)
+MOMENTS: tuple[str, ...] = tuple(dict.fromkeys(c.at for c in COUNTERS))
+
+#: the dimension columns of a fact, and the other columns the contribution reads
+DIMENSION_COLUMNS: tuple[str, ...] = tuple(d.value for d in Dimension)
+CONTRIBUTION_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((
+    "appeal_id", *DIMENSION_COLUMNS, *MOMENTS, "resolved_at", "received_at",
+    *(w.column for c in COUNTERS for w in c.when), "reopened_at", "closed_at")))
+
+# Histogram of handling hours (resolved_at - received_at): the bin edges, in hours.
+HANDLING_BIN_EDGES: tuple[float, ...] = (
+    0, 0.25, 0.5, 1, 2, 3, 4, 6, 8, 10, 12, 15, 18, 21, 24, 30, 36, 42, 48, 60, 72, 84, 96,
+    120, 144, 168, 204, 240, 288, 336, 408, 480, 576, 720, 1080, 1440, 2160,
+)
+#: bin 0: below 0 h; bin i (1..36): [edge i-1, edge i); bin 37: from the last edge on
+HANDLING_BINS = len(HANDLING_BIN_EDGES) + 1
+BIN_NAMES: tuple[str, ...] = tuple(f"h{i:02d}" for i in range(HANDLING_BINS))
+#: the edges in microseconds, so that Python and SQL compare exactly the same numbers
+BIN_EDGES_US: tuple[int, ...] = tuple(round(e * 3_600_000_000) for e in HANDLING_BIN_EDGES)
+
+
+def handling_bin(handling: timedelta) -> int:
+    """The histogram bin of one handling time."""
+    us = handling // timedelta(microseconds=1)
+    for i, edge in enumerate(BIN_EDGES_US):
+        if us < edge:
+            return i
+    return HANDLING_BINS - 1
+
+
+def deadline_at(fact: Fact) -> datetime | None:
+    """The time limit in force (the generated column of migration 0101)."""
+    decided, extended = fact.get("extension_decided_at"), fact.get("extended_due")
+    last = fact.get("last_assigned_at")
+    if decided is not None and extended is not None and (last is None or decided >= last):
+        return extended  # type: ignore[no-any-return]
+    return fact.get("resolve_due")
+
+
+def is_open(fact: Fact) -> bool:
+    return fact.get("registered_at") is not None and fact.get("closed_at") is None
+
+
+def in_handling(fact: Fact) -> bool:
+    """Not resolved since the last reopen (the fact path's ``_IN_HANDLING``)."""
+    resolved, reopened = fact.get("resolved_at"), fact.get("reopened_at")
+    return resolved is None or (reopened is not None and reopened > resolved)
+
+
+def is_pending(fact: Fact) -> bool:
+    """Open, in handling and with a deadline: overdue as soon as the deadline passes."""
+    return is_open(fact) and in_handling(fact) and fact.get("deadline_at") is not None
+
+
+def day_of(t: datetime, tz: str) -> date:
+    """The city-local day of a moment (the bucket; SQL: ``(t AT TIME ZONE tz)::date``)."""
+    return t.astimezone(ZoneInfo(tz)).date()
+
+
+def month_of(d: date) -> date:
+    return d.replace(day=1)
+
+
+# -- the aggregation: initialize / agg / result ----------------------------------------
+
+@dataclass(frozen=True)
+class BucketState:
+    """A bucket's sums: counters (and now figures) by name, and the histogram."""
+
+    counts: Mapping[str, int] = field(default_factory=dict)
+    bins: tuple[int, ...] = (0,) * HANDLING_BINS
+
+    def is_zero(self) -> bool:
+        return not any(self.counts.values()) and not any(self.bins)
+
+
+def contributions(fact: Fact, tz: str) -> dict[date, BucketState]:
+    """What one fact adds to each day bucket (``deadline_at`` must be in ``fact``)."""
+    out: dict[date, dict[str, int]] = {}
+    bins: dict[date, list[int]] = {}
+    for counter in COUNTERS:
+        moment = fact.get(counter.at)
+        if moment is None or not all(w.holds(fact) for w in counter.when):
+            continue
+        counts = out.setdefault(day_of(moment, tz), {})
+        counts[counter.name] = counts.get(counter.name, 0) + 1
+    resolved, received = fact.get("resolved_at"), fact.get("received_at")
+    if resolved is not None and received is not None:
+        day = day_of(resolved, tz)
+        out.setdefault(day, {})
+        hist = bins.setdefault(day, [0] * HANDLING_BINS)
+        hist[handling_bin(resolved - received)] += 1
+    return {d: BucketState(c, tuple(bins.get(d, (0,) * HANDLING_BINS)))
+            for d, c in out.items()}
+
+
+class RollupAggregator:
+    """One bucket of one key: ``agg`` folds in a fact's contribution with a sign."""
+
+    def initialize(self) -> BucketState:
+        return BucketState()
+
+    def agg(self, state: BucketState, value: BucketState, sign: int = 1) -> BucketState:
+        counts = dict(state.counts)
+        for name, n in value.counts.items():
+            counts[name] = counts.get(name, 0) + sign * n
+        bins = tuple(a + sign * b for a, b in zip(state.bins, value.bins, strict=True))
+        return BucketState({k: v for k, v in counts.items() if v}, bins)
+
+    def result(self, state: BucketState) -> dict[str, int]:
+        """The raw indicator counts, as the fact-based query returns them (the now
+        figures are kept elsewhere: 0 here)."""
+        return {n: int(state.counts.get(n, 0)) for n in COUNT_FIELDS}
+
+
+# -- keys --------------------------------------------------------------------------------
+
+RollupKey = tuple[str, str | None, str | None, str | None]  # (dim, key, county, township)
+
+
+def keys_of(fact: Fact) -> list[RollupKey]:
+    """The rollup rows a fact counts in: the total, and one per dimension.
+
+    A fact without a value of a dimension (no grid worker, no imported history) counts in
+    that dimension's null-key row, which carries no county or township: one row per bucket
+    instead of one per county (township). Where a query needs the null key of one county
+    (township), it is that county's own row minus the dimension's rows that carry it
+    (``adapters/rollup_sql.rollup_query``).
+    """
+    county, township = fact.get("county_code"), fact.get("township_code")
+    out: list[RollupKey] = []
+    for r in ROLLUP_DIMS:
+        key = None if r.column is None else fact.get(r.column)
+        if key is None:
+            out.append((r.name, None, None, None))
+        else:
+            out.append((r.name, key, county if r.county else None,
+                        township if r.township else None))
+    return out
+
+
+# -- which queries the rollups answer, and with which buckets -------------------------------
+
+@dataclass(frozen=True)
+class RollupPlan:
+    """How to answer one indicator query from the rollups.
+
+    ``dim`` rows are read where ``match_column`` = ``match_value`` (if any), and grouped
+    by ``key_column`` (None: the total only). Buckets: months in ``[month_from,
+    month_to)`` (None: unbounded, or no months when ``use_months`` is false), days in
+    ``day_ranges``. ``today`` is now's city-local day: due counts come from day buckets
+    before it and from the fact rows of today.
+    """
+
+    dim: str
+    key_column: str | None
+    match_column: str | None
+    match_value: str | None
+    use_months: bool
+    month_from: date | None
+    month_to: date | None
+    day_ranges: tuple[tuple[date | None, date | None], ...]
+    today: date
+    today_start: datetime
+    tomorrow_start: datetime
+
+
+def midnight(d: date, tz: str) -> datetime:
+    return datetime.combine(d, time(), ZoneInfo(tz))
+
+
+def aligned_day(t: datetime, tz: str) -> date | None:
+    """The day ``t`` starts, if ``t`` is a city-local midnight; else None."""
+    local = t.astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        return None
+    return local.date()
+
+
+def _next_month(d: date) -> date:
+    return d.replace(day=1) + timedelta(days=calendar.monthrange(d.year, d.month)[1])
+
+
+def _rows_of(group_by: Dimension | None, filters: Mapping[Dimension, str]
+             ) -> tuple[str, str | None, str | None, str | None] | None:
+    """(dim, key column, match column, match value), or None if no rollup serves it."""
+    if len(filters) > 1:
+        return None
+    if not filters:
+        if group_by is None:
+            return TOTAL, None, None, None
+        return group_by.value, "key", None, None
+    [(fdim, value)] = filters.items()
+    if group_by is None or group_by is fdim:
+        return fdim.value, ("key" if group_by else None), "key", value
+    if fdim is Dimension.COUNTY:
+        return by_county(group_by), "key", "county_code", value
+    if fdim is Dimension.TOWNSHIP and group_by in TOWNSHIP_CARRIED:
+        return group_by.value, "key", "township_code", value
+    if group_by is Dimension.COUNTY:
+        return by_county(fdim), "county_code", "key", value
+    if group_by is Dimension.TOWNSHIP and fdim in TOWNSHIP_CARRIED:
+        return fdim.value, "township_code", "key", value
+    return None
+
+
+def plan(start: datetime | None, end: datetime | None, now: datetime,
+         group_by: Dimension | None, filters: Mapping[Dimension, str], tz: str
+         ) -> RollupPlan | None:
+    """The rollup plan for a query, or None when it must be computed from the facts:
+    window bounds that are not city-local midnights (in the rollups' zone), or a
+    combination of grouping and filters no rollup row carries (e.g. two filters)."""
+    rows = _rows_of(group_by, filters)
+    if rows is None:
+        return None
+    first = aligned_day(start, tz) if start is not None else None
+    last = aligned_day(end, tz) if end is not None else None
+    if (start is not None and first is None) or (end is not None and last is None):
+        return None
+    dim, key_column, match_column, match_value = rows
+    today = day_of(now, tz)
+    use_months = dim in MONTH_DIMENSIONS
+    month_from = month_to = None
+    ranges: tuple[tuple[date | None, date | None], ...] = ((first, last),)
+    if use_months:
+        # Whole months inside the window that ended before today (their due counts are
+        # final); everything else from day buckets.
+        m_from = None if first is None else (first if first.day == 1 else _next_month(first))
+        limit = today if last is None else min(last, today)
+        m_to = limit.replace(day=1)
+        if m_from is None or m_from < m_to:
+            month_from, month_to = m_from, m_to
+            head = () if first is None or m_from is None or not first < m_from \
+                else ((first, m_from),)
+            tail = () if last is not None and not m_to < last else ((m_to, last),)
+            ranges = head + tail
+        else:
+            use_months = False
+    return RollupPlan(dim, key_column, match_column, match_value, use_months, month_from,
+                      month_to, ranges, today, midnight(today, tz),
+                      midnight(today + timedelta(days=1), tz))

@@ -1,0 +1,251 @@
+"""Rollups against the facts on a real PostgreSQL: random case histories (reassigned,
+extended, reopened, moved to another territory, some events twice), delivered in random
+order and batches through analytics' own consumer; then every query the rollups answer
+must give exactly the figures the fact-based query gives (counts, rates and the median),
+and the set-based rebuild must give the same rollup rows as
+the incremental writes (and the service's start fills rollups that lack facts)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+import asyncpg
+import pytest
+from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
+from civicgrid_analytics.adapters.rollup_store import rebuild_rollups
+from civicgrid_analytics.bootstrap import (
+    CONSUMER,
+    MIGRATIONS,
+    AnalyticsSettings,
+    handlers,
+    view_settings,
+)
+from civicgrid_analytics.contracts import TOPICS
+from civicgrid_analytics.domain import rollups
+from civicgrid_analytics.domain.indicators import COUNT_FIELDS, RATES, Dimension
+from civicgrid_analytics.domain.windows import Window, bounds
+from civicgrid_analytics.runtime import AnalyticsRuntime
+from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
+from civicgrid_shared.contracts.envelope import OutgoingEvent
+from civicgrid_shared.db.migrate import migrate
+from civicgrid_shared.db.pool import Conn, create_pool
+from civicgrid_shared.messaging.consumer import BatchConsumer
+from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
+
+from tests.integration.analytics_helpers import (
+    SCENARIO_NOW,
+    history,
+    records,
+)
+
+pytestmark = pytest.mark.integration
+
+TZ = "Asia/Shanghai"
+NOW = SCENARIO_NOW
+COMPARED = (*COUNT_FIELDS, "accepted", *RATES)
+
+
+@pytest.fixture
+def dsn(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The session stack's PostgreSQL, or ``CIVICGRID_TEST_PG_DSN`` (a cluster of one's
+    own, for running this file alone without the whole stack)."""
+    own = os.environ.get("CIVICGRID_TEST_PG_DSN")
+    if own:
+        yield own
+    else:
+        yield request.getfixturevalue("stack").postgres.dsn()
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[tuple[asyncpg.Pool, str]]:
+    schema = f"analytics_rollups_{uuid.uuid4().hex[:8]}"
+    await migrate(dsn, schema, MIGRATIONS)
+    p = await create_pool(dsn, schema, 1, 4)
+    try:
+        yield p, schema
+    finally:
+        await p.close()
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+
+class _Dead:
+    async def send(self, *args: Any) -> None:
+        raise AssertionError("nothing should be dead-lettered")
+
+
+async def _deliver(pool: asyncpg.Pool, schema: str, events: list[OutgoingEvent],
+                   rnd: random.Random) -> None:
+    """Two consumers at once, as two instances of analytics sharing the partitions (an
+    appeal's events stay with one, in order): their batches meet on the same rollup rows
+    (today's total, a county's day), which must neither deadlock nor lose a count."""
+    lanes: list[list[OutgoingEvent]] = [[], []]
+    for e in events:
+        lanes[zlib.crc32(e.key.encode()) % 2].append(e)  # the key is the appeal's
+
+    async def one(share: list[OutgoingEvent], seed: int) -> None:
+        consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
+            CONSUMER, handlers(AnalyticsSettings()).routes(),
+            lambda: AnalyticsUnitOfWork(pool, schema, "/test"),
+            cast(DeadLetterPublisher, _Dead()))
+        sizes = random.Random(seed)
+        recs = records(share)
+        i = 0
+        while i < len(recs):
+            n = sizes.choice([1, 7, 50, 300])
+            await consumer.process(recs[i:i + n])
+            i += n
+
+    await asyncio.gather(one(lanes[0], rnd.randrange(1 << 30)),
+                         one(lanes[1], rnd.randrange(1 << 30)))
+
+
+def _midnight(d: date) -> datetime:
+    return rollups.midnight(d, TZ)
+
+
+def _queries(ref: dict[str, list[str]]) -> list[IndicatorQuery]:
+    today = rollups.day_of(NOW, TZ)
+    windows: list[tuple[datetime | None, datetime | None]] = [
+        (None, None), bounds(Window.TODAY, NOW, TZ), bounds(Window.D7, NOW, TZ),
+        bounds(Window.D30, NOW, TZ), bounds(Window.YTD, NOW, TZ),
+        (_midnight(date(2025, 1, 15)), _midnight(date(2025, 3, 10))),  # across months
+        (_midnight(date(2024, 12, 1)), None), (None, _midnight(date(2025, 2, 1))),
+        (_midnight(today - timedelta(days=3)), _midnight(today + timedelta(days=9))),
+    ]
+    county, township, matter, unit = (ref["counties"][0], ref["townships"][0],
+                                      ref["matters"][0], ref["units"][0])
+    grouped: list[tuple[Dimension | None, dict[Dimension, str]]] = [
+        (None, {}), *((d, {}) for d in Dimension),
+        (Dimension.TOWNSHIP, {Dimension.COUNTY: county}),
+        (Dimension.GRID, {Dimension.COUNTY: county}),
+        (Dimension.MATTER, {Dimension.COUNTY: county}),
+        (Dimension.COUNTY, {Dimension.MATTER: matter}),
+        (Dimension.GRID, {Dimension.TOWNSHIP: township}),
+        (Dimension.GRID_WORKER, {Dimension.TOWNSHIP: township}),  # mostly the null key
+        (Dimension.HISTORY_SOURCE, {Dimension.COUNTY: county}),  # only the null key
+        (Dimension.TOWNSHIP, {Dimension.COMMUNITY: ref["communities"][0]}),
+        (None, {Dimension.UNIT: unit}), (Dimension.UNIT, {Dimension.UNIT: unit}),
+        (None, {Dimension.COUNTY: county}),
+    ]
+    return [IndicatorQuery(s, e, NOW, g, f) for s, e in windows for g, f in grouped]
+
+
+def _same(a: dict[str, Any], b: dict[str, Any], what: str) -> None:
+    """Every count, rate and the median: the rollups serve what the facts serve."""
+    assert {k: a[k] for k in (*COMPARED, "median_handling_hours")} == \
+        {k: b[k] for k in (*COMPARED, "median_handling_hours")}, what
+
+
+async def _rows(conn: Conn, table: str, counters: list[str]
+                ) -> list[tuple[Any, ...]]:
+    keys = [c for c in ("dim", "bucket", "deadline_day", "key", "county_code",
+                        "township_code") if c in await _columns(conn, table)]
+    nonzero = " OR ".join(f"coalesce({c}, 0) <> 0" for c in counters)
+    values = ", ".join(f"coalesce({c}, 0)" for c in counters)
+    sql = f"SELECT {', '.join(keys)}, {values} FROM {table} WHERE {nonzero} "  # noqa: S608
+    rows = await conn.fetch(sql + f"ORDER BY {', '.join(keys)}")
+    return [tuple(r) for r in rows]
+
+
+async def _columns(conn: Conn, table: str) -> list[str]:
+    return [r[0] for r in await conn.fetch(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = $1", table)]
+
+
+async def _snapshot(conn: Conn) -> dict[str, list[tuple[Any, ...]]]:
+    buckets = [*rollups.COUNTER_NAMES, *rollups.BIN_NAMES]
+    return {
+        "days": await _rows(conn, "indicator_days", buckets),
+        "months": await _rows(conn, "indicator_months", buckets),
+        "open": await _rows(conn, "indicator_open", ["open", "pending"]),
+        "deadlines": await _rows(conn, "indicator_deadlines", ["pending"]),
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_rollups_answer_exactly_what_the_facts_answer(
+        pool: tuple[asyncpg.Pool, str], seed: int) -> None:
+    p, schema = pool
+    rnd = random.Random(seed)
+    events, ref = history(rnd, cases=160)
+    await _deliver(p, schema, events, rnd)
+    cfg = view_settings(AnalyticsSettings())
+    checked = 0
+    async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
+        assert await uow.conn.fetchval("SELECT count(*) FROM case_facts") == 160
+        for q in _queries(ref):
+            a = await views.indicators(uow, q, cfg, "rollups")
+            b = await views.indicators(uow, q, cfg, "facts")
+            what = f"{q.start}..{q.end} by {q.group_by} where {q.filters}"
+            _same(a["total"], b["total"], what)
+            assert [r["key"] for r in a["rows"]] == [r["key"] for r in b["rows"]], what
+            for ra, rb in zip(a["rows"], b["rows"], strict=True):
+                _same(ra, rb, f"{what}: {ra['key']}")
+            checked += 1
+        # The default path picks the rollups for these, the facts for the others.
+        assert (await views.indicators(uow, _queries(ref)[0], cfg))["source"] == "rollups"
+        odd = IndicatorQuery(NOW - timedelta(hours=5), NOW, NOW, Dimension.COUNTY)
+        assert (await views.indicators(uow, odd, cfg))["source"] == "facts"
+        # The gauges and the dashboard's trend read the rollups too.
+        gauges = await uow.facts.open_by_tier(NOW)
+        await uow.conn.execute("UPDATE rollup_state SET ready = false")
+        assert await uow.facts.open_by_tier(NOW) == gauges
+        month = bounds(Window.D30, NOW, TZ)
+        facts_trend = await uow.facts.daily_trend(*month, TZ, {})
+        await uow.conn.execute("UPDATE rollup_state SET ready = true")
+        assert await uow.facts.daily_trend(*month, TZ, {}) == facts_trend
+    assert checked > 100
+
+
+async def test_the_set_based_rebuild_gives_the_incremental_rollups(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    p, schema = pool
+    rnd = random.Random(9)
+    events, _ = history(rnd, cases=200)
+    await _deliver(p, schema, events, rnd)
+    async with p.acquire() as conn:
+        incremental = await _snapshot(conn)
+        assert incremental["days"] and incremental["open"] and incremental["deadlines"]
+        async with conn.transaction():
+            await conn.execute("UPDATE rollup_state SET ready = false")
+            read = await rebuild_rollups(conn, chunk=timedelta(days=9))
+        assert read == 200
+        assert await conn.fetchval("SELECT ready FROM rollup_state") is True
+        assert await _snapshot(conn) == incremental
+        # A store whose rollups do not hold its facts (as after migration 0104 on a store
+        # with facts): the service's runtime fills them before any consumer starts.
+        await conn.execute("TRUNCATE indicator_days, indicator_months, indicator_open, "
+                           "indicator_deadlines")
+        await conn.execute("UPDATE rollup_state SET ready = false")
+    runtime = AnalyticsRuntime("analytics", schema, AnalyticsSettings(), MIGRATIONS,
+                               topics=TOPICS)
+    await runtime.prepare_store(p)
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT ready FROM rollup_state") is True
+        assert await _snapshot(conn) == incremental
+    await runtime.prepare_store(p)  # ready: nothing to do (and nothing changes)
+    async with p.acquire() as conn:
+        assert await _snapshot(conn) == incremental
+
+
+async def test_a_redelivered_batch_counts_once(pool: tuple[asyncpg.Pool, str]) -> None:
+    p, schema = pool
+    rnd = random.Random(5)
+    events, _ = history(rnd, cases=40)
+    await _deliver(p, schema, events, rnd)
+    async with p.acquire() as conn:
+        before = await _snapshot(conn)
+    await _deliver(p, schema, events, rnd)  # the same event ids again
+    async with p.acquire() as conn:
+        assert await _snapshot(conn) == before
