@@ -139,22 +139,30 @@ _MONTH_DIMS = "ARRAY[" + ", ".join(f"'{d}'" for d in sorted(MONTH_DIMENSIONS)) +
 _KEYCOLS = "dim, bucket, key, county_code, township_code"
 
 
-def _bucket_upsert(table: str, source: str, bucket: str, where: str) -> str:
-    sums = ", ".join(f"nullif(sum({n}), 0)" for n in COUNTER_NAMES)
-    bins = ", ".join(f"nullif(coalesce(sum(hist) FILTER (WHERE bin = {i}), 0), 0)"
-                     for i in range(len(BIN_NAMES)))
+def _add_to_rows(table: str, bucket: str, values: list[str], source: str,
+                 having: str = "") -> str:
+    """Add ``values`` (one per counter, then one per histogram bin) grouped by key to the
+    rows of ``table``; the groups go in key order, the one order every writer locks in."""
     sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
                      for n in (*COUNTER_NAMES, *BIN_NAMES))
     return (
         f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(COUNTER_NAMES)}, "
         f"{', '.join(BIN_NAMES)})\n"
-        f"    SELECT dim, {bucket}, key, county, township, {sums}, {bins}\n"
-        f"    FROM {source} {where}\n"
+        f"    SELECT dim, {bucket}, key, county, township, {', '.join(values)}\n"
+        f"    FROM {source}\n"
         f"    GROUP BY dim, {bucket}, key, county, township\n"
-        f"    HAVING {_NONZERO} OR bool_or(hist <> 0)\n"
+        f"{having}"
         f"    ORDER BY dim, {bucket}, key, county, township\n"
         f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}"
     )
+
+
+def _bucket_upsert(table: str, source: str, bucket: str, where: str) -> str:
+    sums = [f"nullif(sum({n}), 0)" for n in COUNTER_NAMES]
+    bins = [f"nullif(coalesce(sum(hist) FILTER (WHERE bin = {i}), 0), 0)"
+            for i in range(len(BIN_NAMES))]
+    return _add_to_rows(table, bucket, sums + bins, f"{source} {where}",
+                        f"    HAVING {_NONZERO} OR bool_or(hist <> 0)\n")
 
 
 def rollup_ctes(changes: str) -> str:
@@ -326,16 +334,7 @@ def _pivot_upsert(table: str, bucket: str, where: str) -> str:
                     f"{(m + 1) * 64} AND what & {1 << b} <> 0), 0), 0)")
     cols += [f"nullif(coalesce(sum(n) FILTER (WHERE what = {_HIST + i}), 0), 0)"
              for i in range(len(BIN_NAMES))]
-    sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
-                     for n in (*COUNTER_NAMES, *BIN_NAMES))
-    return (
-        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(COUNTER_NAMES)}, "
-        f"{', '.join(BIN_NAMES)})\n"
-        f"    SELECT dim, {bucket}, key, county, township, {', '.join(cols)}\n"
-        f"    FROM hits {where} GROUP BY dim, {bucket}, key, county, township\n"
-        f"    ORDER BY dim, {bucket}, key, county, township\n"
-        f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}"
-    )
+    return _add_to_rows(table, bucket, cols, f"hits {where}")
 
 
 def _grouping_sets() -> tuple[str, list[str]]:
