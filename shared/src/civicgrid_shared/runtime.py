@@ -25,7 +25,7 @@ from civicgrid_shared.messaging.broker import make_broker, make_producer
 from civicgrid_shared.messaging.consumer import BatchConsumer, Handler, Prepare
 from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
 from civicgrid_shared.messaging.relay import OutboxRelay
-from civicgrid_shared.messaging.subscription import subscribe
+from civicgrid_shared.messaging.subscription import Pace, subscribe
 from civicgrid_shared.messaging.watch import BrokerWatch
 from civicgrid_shared.settings import ServiceSettings
 
@@ -40,6 +40,7 @@ class _ConsumerSpec:
     uow_factory: Callable[[], UnitOfWork]
     description: str
     prepare: Prepare[Any] | None = None
+    pace: Pace = "prompt"
 
 
 @dataclass
@@ -63,10 +64,13 @@ class ServiceRuntime:
 
     def add_consumer(self, name: str, topics: Sequence[TopicSpec],
                      routes: dict[Any, Handler[Any]], uow_factory: Callable[[], UnitOfWork],
-                     description: str, prepare: Prepare[Any] | None = None) -> None:
-        """Declare a consumer group; it is subscribed when the runtime starts."""
+                     description: str, prepare: Prepare[Any] | None = None,
+                     pace: Pace = "prompt") -> None:
+        """Declare a consumer group; it is subscribed when the runtime starts. ``pace``:
+        "prompt" when someone waits for what it does, "bulk" when it only counts or
+        records (bigger, rarer batches; see ServiceSettings.kafka_bulk_fetch_max_wait_ms)."""
         self._consumers.append(_ConsumerSpec(name, topics, routes, uow_factory, description,
-                                             prepare))
+                                             prepare, pace))
 
     @property
     def db(self) -> asyncpg.Pool:
@@ -91,7 +95,8 @@ class ServiceRuntime:
                 retry_backoff_s=self.settings.consumer_retry_backoff_s,
                 prepare=spec.prepare,
             )
-            subscribe(self.broker, consumer, spec.topics, self.settings, spec.description)
+            subscribe(self.broker, consumer, spec.topics, self.settings, spec.description,
+                      spec.pace)
         self.relay = OutboxRelay(self.pool, self.schema, self.settings, self.name,
                                  topics=self.topics)
         await self.relay.start()

@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     # 7 ms, p99 14 ms). So it is short here, at the price of idle consumers polling;
     # on Apache Kafka, which answers at once, use its default 500.
     kafka_fetch_max_wait_ms: int = 20
+    # Consumers nobody waits on (indicators, citizens' status notes, hand-over leads) take
+    # bigger, rarer batches: each poll costs the broker and the service CPU whether or not
+    # it brings records, and a bigger batch merges one case's events into one write.
+    # Measured on the embedded broker: see BENCHMARKS.md, session 5.
+    kafka_bulk_fetch_max_wait_ms: int = 250
     # LeaveGroup is ignored by the embedded broker: a short session keeps rebalances short.
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000

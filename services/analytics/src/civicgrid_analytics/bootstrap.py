@@ -91,11 +91,13 @@ def bootstrap(settings: AnalyticsSettings | None = None) -> tuple[FastAPI, Analy
     runtime.add_consumer(
         CONSUMER, [APPEALS, CASES], dict(handlers(settings).routes()), make_uow,
         description="Every appeal and case event, turned into the city's indicators.",
+        pace="bulk",
     )
     runtime.add_consumer(
         ENFORCEMENT_CONSUMER, [ENFORCEMENT], dict(enforcement.routes()), make_uow,
         description="Enforcement's cases, decisions, disclosures and joint inspections, "
                     "turned into the enforcement indicators.",
+        pace="bulk",
     )
     cfg = view_settings(settings)
     gauges = GaugeRefresher(make_uow, cfg, settings.metrics_refresh_s, settings.metrics_window)

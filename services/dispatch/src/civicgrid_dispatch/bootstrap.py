@@ -101,11 +101,13 @@ def bootstrap(settings: DispatchSettings | None = None) -> tuple[FastAPI, Servic
         "dispatch-responses", [RESPONSES], {UnitResponse: lifecycle.on_unit_response},
         make_uow, description="Applies the units' responses (sign for, return, extension, "
                               "escalate, resolve, respond) to their cases.",
+        pace="bulk",
     )
     runtime.add_consumer(
         "dispatch-enforcement", [ENFORCEMENT], {EnforcementOutcome:
                                                 lifecycle.on_enforcement_outcome},
         make_uow, description="Takes enforcement outcomes back as the handling result.",
+        pace="bulk",
     )
     scheduler = DeadlineScheduler(make_uow, lifecycle, settings.dispatch_scheduler_interval_s,
                                   settings.dispatch_scheduler_batch)

@@ -85,6 +85,7 @@ def bootstrap(settings: EnforcementSettings | None = None) -> tuple[FastAPI, Ser
     runtime.add_consumer(
         "enforcement-handovers", [ENFORCEMENT], {CaseHandedOver: handlers.on_case_handed_over},
         make_uow, description="Opens a lead for each case dispatch hands over to enforcement.",
+        pace="bulk",
     )
     app = create_app(runtime, title="civicgrid enforcement",
                      description="Comprehensive administrative enforcement (综合行政执法): "

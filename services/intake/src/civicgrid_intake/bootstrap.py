@@ -94,10 +94,12 @@ def bootstrap(settings: IntakeSettings | None = None) -> tuple[FastAPI, ServiceR
         "intake-cases", [CASES], CaseEventHandlers(ReferenceUnits()).routes(), make_uow,
         "Intake follows dispatch's cases: open cases for duplicate detection, public "
         "progress notes for citizens.",
+        pace="bulk",
     )
     runtime.add_consumer(
         "intake-raw-channels", list(RAW_TOPICS), raw_channel_routes(pipeline), make_uow,
         "Raw channel records (hotline, grid app, web boards) through the appeal pipeline.",
+        pace="bulk",  # the channel system published and moved on: nobody waits here
     )
 
     app = create_app(

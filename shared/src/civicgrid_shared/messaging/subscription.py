@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
@@ -28,6 +28,16 @@ async def _safe_parser(
         return await original(tuple(sanitize_headers(r) for r in records))
 
 
+# "prompt": someone waits for what the consumer does next (a unit's task, a case's
+# registration); "bulk": the consumer counts or records, and can take bigger batches.
+Pace = Literal["prompt", "bulk"]
+
+
+def fetch_max_wait_ms(settings: ServiceSettings, pace: Pace) -> int:
+    return (settings.kafka_fetch_max_wait_ms if pace == "prompt"
+            else max(settings.kafka_fetch_max_wait_ms, settings.kafka_bulk_fetch_max_wait_ms))
+
+
 async def _raw_decoder(msg: StreamMessage[Any]) -> Any:
     # The consumer decodes envelopes itself: no JSON parsing that could fail here.
     return msg.body
@@ -39,6 +49,7 @@ def subscribe(
     topics: Sequence[TopicSpec],
     settings: ServiceSettings,
     description: str,
+    pace: Pace = "prompt",
 ) -> None:
     """Register ``consumer`` for ``topics`` in its own consumer group (its name).
 
@@ -53,7 +64,7 @@ def subscribe(
         batch=True,
         max_records=settings.consumer_max_records,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        fetch_max_wait_ms=fetch_max_wait_ms(settings, pace),
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         auto_offset_reset="earliest",

@@ -114,7 +114,9 @@ class PendingWrites:
     Registering a batch of appeals would otherwise cost about ten round trips per case;
     buffered, it is one statement per table per batch. Only writes about cases not yet in
     the database wait here, and every other call flushes first, so the repositories
-    still read their own writes. The unit of work flushes before it commits.
+    still read their own writes; reading or merging into a case that is not waiting here
+    does not flush, since none of its rows are here. The unit of work flushes before it
+    commits.
     """
 
     def __init__(self, conn: Conn) -> None:
@@ -237,7 +239,10 @@ class CaseRepository:
                   skip_locked: bool = False) -> Case | None:
         """The case; ``lock`` takes its row until the transaction ends. With
         ``skip_locked`` a row another transaction holds reads as None (see ``exists``)."""
-        await self._pending.flush()
+        # Only this case's own pending rows matter to this read: merging a repeat report
+        # into an older case must not cut the batch's buffered writes short.
+        if self._pending.holds(case_id):
+            await self._pending.flush()
         if lock:
             # Lock first, then read in a new statement: a row read with FOR UPDATE after
             # waiting for another writer comes back new, but a subquery in the same
@@ -250,7 +255,8 @@ class CaseRepository:
         return case_from_row(row) if row is not None else None
 
     async def exists(self, case_id: uuid.UUID) -> bool:
-        await self._pending.flush()
+        if self._pending.holds(case_id):
+            return True
         return bool(await self._conn.fetchval(
             "SELECT true FROM cases WHERE case_id = $1", case_id))
 
@@ -265,7 +271,8 @@ class CaseRepository:
 
     async def add_merged_appeal(self, case_id: uuid.UUID, appeal_id: uuid.UUID,
                                 channel: Channel, received_at: datetime, at: datetime) -> None:
-        await self._pending.flush()
+        if self._pending.holds(case_id):
+            await self._pending.flush()
         await self._conn.execute(
             "INSERT INTO case_appeals (appeal_id, case_id, channel, received_at, merged_at) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
