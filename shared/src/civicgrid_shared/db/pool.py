@@ -12,6 +12,7 @@ from asyncpg.pool import PoolConnectionProxy
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
+_MAX_CACHED_STATEMENT = 256 * 1024
 
 
 def check_schema(schema: str) -> str:
@@ -28,6 +29,10 @@ async def create_pool(dsn: str, schema: str, min_size: int = 2, max_size: int = 
         max_size=max_size,
         server_settings={"search_path": check_schema(schema), "application_name": schema},
         command_timeout=30,
+        # asyncpg prepares and caches statements up to 15 KiB by default; a bigger one is
+        # parsed and planned again at every execution. Analytics' rollup statement is one
+        # (measured: 12 ms of planning per batch at 100 appeals/s, more than it ran).
+        max_cacheable_statement_size=_MAX_CACHED_STATEMENT,
     )
     assert pool is not None
     return pool
