@@ -6,11 +6,14 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from civicgrid_shared.db.pool import create_pool
 from civicgrid_shared.reference.loader import load_territory
 from civicgrid_stack.stack import Stack
 
@@ -19,6 +22,16 @@ T = TypeVar("T")
 
 def url(stack: Stack, service: str, path: str) -> str:
     return f"http://127.0.0.1:{stack.ports.service_port(service)}{path}"
+
+
+@asynccontextmanager
+async def schema_pool(stack: Stack, schema: str, size: int = 1) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the stack's PostgreSQL made the way the services make theirs."""
+    pool = await create_pool(stack.postgres.dsn(), schema, min_size=1, max_size=size)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def random_grid_code() -> str:

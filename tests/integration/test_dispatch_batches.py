@@ -20,21 +20,18 @@ from civicgrid_dispatch.service_layer.unit_of_work import DispatchUnitOfWork
 from civicgrid_shared.contracts.envelope import Envelope
 from civicgrid_shared.contracts.events import AppealReceived, Channel
 from civicgrid_shared.contracts.topics import CASES
-from civicgrid_shared.db.pool import create_pool
 from civicgrid_stack.stack import Stack
 
 from tests.integration.dispatch_helpers import COMMUNITY_MATTER, random_territory
+from tests.integration.helpers import schema_pool
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(stack.postgres.dsn(), "dispatch", min_size=1, max_size=2)
-    try:
+    async with schema_pool(stack, "dispatch", size=2) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 def _appeal(**fields: object) -> AppealReceived:

@@ -9,20 +9,18 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from civicgrid_shared.db.pool import create_pool
 from civicgrid_shared.db.uow import UnitOfWork
 from civicgrid_stack.stack import Stack
+
+from tests.integration.helpers import schema_pool
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(stack.postgres.dsn(), "public", min_size=1, max_size=1)
-    try:
+    async with schema_pool(stack, "public") as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 async def test_a_statement_over_asyncpgs_default_cache_limit_is_prepared_once(
