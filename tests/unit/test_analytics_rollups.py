@@ -172,6 +172,51 @@ def test_a_fact_that_changes_moves_its_contribution() -> None:
     assert agg.result(want[date(2025, 3, 3)])["accepted_disposed"] == 1
 
 
+def _expected_rows(changes: list[tuple[int, dict[str, Any]]]
+                   ) -> tuple[dict[Any, dict[str, int]], dict[Any, list[int]]]:
+    """The day rows and now rows a list of (sign, fact) adds, from ``contributions`` and
+    ``keys_of`` (the rules the write path must follow), without zeros."""
+    days: dict[Any, dict[str, int]] = {}
+    now: dict[Any, list[int]] = {}
+    for sign, f in changes:
+        for dim, key, county, township in keys_of(f):
+            for day, value in contributions(f, TZ).items():
+                row = days.setdefault((dim, day, key, county, township), {})
+                named = {**value.counts, **{b: n for b, n in zip(BIN_NAMES, value.bins,
+                                                                  strict=True)}}
+                for name, n in named.items():
+                    row[name] = row.get(name, 0) + sign * n
+            if rollups.is_open(f):
+                row2 = now.setdefault((dim, key, county, township), [0, 0])
+                row2[0] += sign
+                row2[1] += sign * rollups.is_pending(f)
+    days = {k: nz for k, v in days.items() if (nz := {n: c for n, c in v.items() if c})}
+    return days, {k: v for k, v in now.items() if v[0] or v[1]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(facts(), facts(), st.booleans(), st.booleans())
+def test_the_write_path_delta_is_new_minus_old_over_the_keys(
+        old: dict[str, Any], new: dict[str, Any], moved: bool, inserted: bool) -> None:
+    """``RollupDelta`` (what a batch writes) adds exactly new - old to the rows of their
+    keys: also when the fact moved to another unit (other keys), or is new."""
+    if moved:
+        new = {**new, "unit_id": "unit-b", "grid_code": "g2"}
+    delta = rollups.RollupDelta(TZ)
+    delta.move(None if inserted else old, new)
+    days, _months, now, _deadlines = delta.rows()
+    want_days, want_now = _expected_rows(([] if inserted else [(-1, old)]) + [(1, new)])
+    assert dict(days) == want_days
+    assert {k: [o, p] for k, o, p in now} == want_now
+
+
+def test_a_change_that_moves_no_count_writes_no_row() -> None:
+    old = _fact(received_at=h(0), registered_at=h(0))
+    delta = rollups.RollupDelta(TZ)
+    delta.move(old, {**old, "warned_at": h(5)})
+    assert delta.rows() == ([], [], [], [])
+
+
 def test_agg_is_order_independent_and_result_has_every_count() -> None:
     agg = RollupAggregator()
     values = [v for f in (_fact(received_at=h(i), resolved_at=h(i + 3 * i)) for i in range(5))

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from faststream.kafka import KafkaBroker
 
+from civicgrid_shared import heap
 from civicgrid_shared.contracts.topics import ALL_TOPICS, TopicSpec, validate_registry
 from civicgrid_shared.db.migrate import migrate
 from civicgrid_shared.db.pool import create_pool
@@ -104,6 +105,7 @@ class ServiceRuntime:
         # With the broker down, appeals are still accepted into the outbox; /ready says
         # not ready until the watch reaches the broker.
         await self.watch.start()
+        heap.settle()
 
     async def prepare_store(self, pool: asyncpg.Pool) -> None:
         """Hook: work on the store after the migrations and before any consumer starts

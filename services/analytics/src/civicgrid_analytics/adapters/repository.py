@@ -12,7 +12,14 @@ from typing import Any, Literal
 from civicgrid_shared.db.pool import Conn
 
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
-from civicgrid_analytics.adapters.rollup_sql import APPLY, INSERT_NEW, rollup_query
+from civicgrid_analytics.adapters.rollup_sql import (
+    INSERT_NEW,
+    LOCK_STORED,
+    UPDATE_STORED,
+    WRITE_DELTA,
+    rollup_query,
+    write_delta_params,
+)
 from civicgrid_analytics.domain import rollups
 from civicgrid_analytics.domain.facts import FACT_COLUMNS, merge
 from civicgrid_analytics.domain.indicators import Dimension
@@ -24,6 +31,9 @@ Path = Literal["rollups", "facts"]
 # costs about a second, far more than running them; and parallel workers take longer
 # to start (10-15 ms) than the range scans they would share. Per transaction only.
 _NO_JIT = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"
+#: the rollups' zone, and which of a batch's appeals are stored already
+_STORED = ("SELECT (SELECT tz FROM rollup_state) AS tz, array(SELECT appeal_id FROM case_facts "
+           "WHERE appeal_id = ANY($1::uuid[])) AS stored")
 
 
 @dataclass(frozen=True)
@@ -43,24 +53,50 @@ class FactRepository:
     async def flush(self) -> None:
         """Write the batch's facts and move their rollup contributions (same transaction).
 
-        New appeals are inserted, existing rows are merged by each column's policy; see
-        adapters/rollup_sql.py for the order of locks and how the rollups are computed.
+        New appeals are inserted; stored rows are locked (id order), merged by each
+        column's policy here (``domain/facts.merge``, as within the batch) and written
+        back; the rollups get new - old for them and + new for the inserted ones, summed
+        per rollup row here (``domain/rollups.RollupDelta``) and added in one statement.
+        Lock order in every transaction: new facts, stored facts (id order), rollup rows
+        (key order), so two concurrent batches cannot deadlock.
         """
         if not self._pending:
             return
         ids = sorted(self._pending)  # a stable lock order between concurrent batches
         pending, self._pending = self._pending, {}
         await self._conn.execute(_NO_JIT)
-        stored = {r[0] for r in await self._conn.fetch(
-            "SELECT appeal_id FROM case_facts WHERE appeal_id = ANY($1::uuid[])", ids)}
+        state = await self._conn.fetchrow(_STORED, ids)
+        assert state is not None
+        tz, stored = state["tz"] or CITY_TZ, set(state["stored"])
+        delta = rollups.RollupDelta(tz)
         new = [i for i in ids if i not in stored]
         inserted: set[uuid.UUID] = set()
         if new:
             rows = await self._conn.fetch(INSERT_NEW, new, *_columns(pending, new))
             inserted = {r[0] for r in rows}
+            for i in new:
+                if i in inserted:
+                    delta.move(None, _with_deadline(pending[i]))
         # Rows stored before, or inserted by another transaction since the check above.
         rest = [i for i in ids if i not in inserted]
-        await self._conn.fetchval(APPLY, rest, *_columns(pending, rest), sorted(inserted))
+        if rest:
+            locked = await self._conn.fetch(LOCK_STORED, rest)
+            if len(locked) != len(rest):  # facts are never deleted: not a state to go on in
+                raise RuntimeError("fact rows of the batch are missing; the batch is retried")
+            changed: dict[uuid.UUID, dict[str, Any]] = {}
+            for record in locked:
+                old = dict(record)
+                row = {c: old[c] for c in FACT_COLUMNS}
+                merge(row, pending[old["appeal_id"]])
+                if any(row[c] != old[c] for c in FACT_COLUMNS):
+                    changed[old["appeal_id"]] = row
+                    delta.move(old, _with_deadline(row))
+            if changed:
+                order = sorted(changed)
+                await self._conn.execute(UPDATE_STORED, order, *_columns(changed, order))
+        params = write_delta_params(delta)
+        if params is not None:
+            await self._conn.fetchval(WRITE_DELTA, *params)
 
     async def rollup_state(self) -> RollupState:
         row = await self._conn.fetchrow("SELECT tz, ready FROM rollup_state")
@@ -162,6 +198,12 @@ class FactRepository:
             ORDER BY 1, 2
             """, first, last)
         return [dict(r) for r in rows]
+
+
+def _with_deadline(row: dict[str, Any]) -> dict[str, Any]:
+    """A fact row as the rollups read it: with its time limit in force (the generated
+    column ``deadline_at``, computed by the same rule)."""
+    return row | {"deadline_at": rollups.deadline_at(row)}
 
 
 def _columns(pending: dict[uuid.UUID, dict[str, Any]], ids: list[uuid.UUID]

@@ -4,17 +4,21 @@ Write path (``FactRepository.flush``, one batch, one transaction):
 
 1. ``INSERT_NEW``: the batch's rows for appeals not stored yet, ``ON CONFLICT DO
    NOTHING RETURNING appeal_id``; a row another transaction inserted meanwhile is
-   waited for and then treated as existing.
-2. ``apply_sql()``: the existing rows are locked (``FOR UPDATE``, in id order), merged
-   by each column's policy (``UPDATE … RETURNING`` the locked old and the new values),
-   and the rollups get new − old for them and + new for the rows of step 1. All of it
-   is computed by PostgreSQL in this one statement: per fact and day the contribution
-   of the old row is subtracted from the new one first, so an event that moves no
-   count (a warning, a supervision) writes no rollup row; what remains is spread over
-   the fact's keys (``domain/rollups.keys_of``) and upserted, in key order.
+   waited for and then treated as stored.
+2. ``LOCK_STORED``: the stored rows are locked (``FOR UPDATE``, in id order) and read;
+   the repository merges them by each column's policy (``domain/facts.merge``) and
+   writes the changed ones back (``UPDATE_STORED``).
+3. ``WRITE_DELTA``: the rollups get new − old for the changed rows and + new for the
+   inserted ones, summed per rollup row in Python (``domain/rollups.RollupDelta``: an
+   event that moves no count writes no rollup row) and added in key order. The sums are
+   computed there rather than here: expanding every change to its ~14 keys and 64
+   columns in SQL cost PostgreSQL twice as much per event (BENCHMARKS.md, session 6).
 
-Lock order in every transaction: new facts, existing facts (id order), rollup rows
+Lock order in every transaction: new facts, stored facts (id order), rollup rows
 (key order), so two concurrent batches cannot deadlock.
+
+The set-based rebuild (``rebuild_buckets_sql``, ``rebuild_now_sql``) computes the same
+rows from the stored facts in SQL (a test proves both give the same rollups).
 
 Query path (``rollup_query``): one statement, so every part reads one snapshot (the
 median's facts too, which is what makes it exact: see ``_median_ctes``).
@@ -28,6 +32,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+
+import orjson
 
 from civicgrid_analytics.domain.facts import COLUMNS, FACT_COLUMNS
 from civicgrid_analytics.domain.indicators import Dimension
@@ -43,6 +49,7 @@ from civicgrid_analytics.domain.rollups import (
     MONTH_DIMENSIONS,
     ROLLUP_DIMS,
     Cond,
+    RollupDelta,
     RollupDim,
     RollupPlan,
 )
@@ -91,25 +98,6 @@ _BIN = (f"CASE WHEN c.received_at IS NULL THEN NULL ELSE {handling_bin_sql('c')}
         "END")
 
 
-def _moment_rows() -> str:
-    """One VALUES row per moment: (bucket, bin, every counter's 0/1, histogram 0/1)."""
-    rows = []
-    for moment in MOMENTS:
-        cells = [_bucket(f"c.{moment}"), _BIN if moment == "resolved_at" else "NULL::smallint"]
-        for counter in COUNTERS:
-            if counter.at != moment:
-                cells.append("0")
-            elif not counter.when:
-                cells.append("1")
-            else:
-                test = " AND ".join(_cond(w, "c") for w in counter.when)
-                cells.append(f"CASE WHEN {test} THEN 1 ELSE 0 END")
-        cells.append("CASE WHEN c.received_at IS NOT NULL THEN 1 ELSE 0 END"
-                     if moment == "resolved_at" else "0")
-        rows.append("(" + ", ".join(cells) + ")")
-    return ",\n        ".join(rows)
-
-
 def _carried(key: str, column: str) -> str:
     """A carried column, NULL on a null key's row (domain/rollups.keys_of)."""
     return f"CASE WHEN {key} IS NOT NULL THEN {column} END"
@@ -131,8 +119,6 @@ def _key_rows(alias: str) -> str:
 
 
 _DIMS = ", ".join(f"c.{d}" for d in DIMENSION_COLUMNS)
-_PDIMS = ", ".join(f"p.{d}" for d in DIMENSION_COLUMNS)
-_NONZERO = " OR ".join(f"sum({n}) <> 0" for n in (*COUNTER_NAMES, "hist"))
 _PENDING = ("c.registered_at IS NOT NULL AND c.closed_at IS NULL AND c.deadline_at IS NOT NULL "
             "AND (c.resolved_at IS NULL OR c.reopened_at > c.resolved_at)")
 _MONTH_DIMS = "ARRAY[" + ", ".join(f"'{d}'" for d in sorted(MONTH_DIMENSIONS)) + "]"
@@ -155,51 +141,6 @@ def _add_to_rows(table: str, bucket: str, values: list[str], source: str,
         f"    ORDER BY dim, {bucket}, key, county, township\n"
         f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}"
     )
-
-
-def _bucket_upsert(table: str, source: str, bucket: str, where: str) -> str:
-    sums = [f"nullif(sum({n}), 0)" for n in COUNTER_NAMES]
-    bins = [f"nullif(coalesce(sum(hist) FILTER (WHERE bin = {i}), 0), 0)"
-            for i in range(len(BIN_NAMES))]
-    return _add_to_rows(table, bucket, sums + bins, f"{source} {where}",
-                        f"    HAVING {_NONZERO} OR bool_or(hist <> 0)\n")
-
-
-def rollup_ctes(changes: str) -> str:
-    """CTEs that add ``changes`` (a relation of ``sign`` and CC) to every rollup table."""
-    return f"{_bucket_ctes(changes)},{_now_ctes(changes)}"
-
-
-def _bucket_ctes(changes: str) -> str:
-    # int sums: sum(bigint) would be numeric, several times slower to add up
-    counters = ", ".join(f"sum(c.sign * m.{n})::int AS {n}" for n in COUNTER_NAMES)
-    having = " OR ".join(f"sum(c.sign * m.{n}) <> 0" for n in (*COUNTER_NAMES, "hist"))
-    return f"""
-per_day AS (
-    SELECT c.appeal_id, {_DIMS}, m.bucket, m.bin, {counters},
-           sum(c.sign * m.hist)::int AS hist
-    FROM {changes} c CROSS JOIN {_ZONE} z
-    CROSS JOIN LATERAL (VALUES
-        {_moment_rows()}
-    ) AS m(bucket, bin, {", ".join(COUNTER_NAMES)}, hist)
-    WHERE m.bucket IS NOT NULL
-    GROUP BY c.appeal_id, {_DIMS}, m.bucket, m.bin
-    HAVING {having}
-),
-keyed AS (
-    SELECT k.dim, k.key, k.county, k.township, p.bucket, p.bin,
-           {", ".join(f"p.{n}" for n in COUNTER_NAMES)}, p.hist
-    FROM per_day p CROSS JOIN LATERAL (VALUES {_key_rows("p")}) AS k(dim, key, county, township)
-),
-up_days AS (
-    {_bucket_upsert("indicator_days", "keyed", "bucket", "")}
-    RETURNING 1
-),
-up_months AS (
-    {_bucket_upsert("indicator_months", "keyed", "date_trunc('month', bucket)::date",
-                    f"WHERE dim = ANY({_MONTH_DIMS})")}
-    RETURNING 1
-)"""
 
 
 def _now_ctes(changes: str) -> str:
@@ -242,24 +183,6 @@ up_deadlines AS (
 )"""
 
 
-def _set_clause(column: str) -> str:
-    """The UPDATE's SET expression for a column, by its merge policy (domain/facts.py);
-    the same rules as the upsert of adapters/repository.py had (``i`` is the batch's
-    merged update, ``f`` the stored row)."""
-    rule = COLUMNS[column][1]
-    new, old = f"i.{column}", f"f.{column}"
-    if rule in ("any", "greatest"):
-        return f"{column} = GREATEST({new}, {old})"  # LEAST/GREATEST ignore NULLs
-    if rule == "least":
-        return f"{column} = LEAST({new}, {old})"
-    if rule == "sum":
-        return f"{column} = CASE WHEN {new} IS NULL THEN {old} ELSE coalesce({old}, 0) + {new} END"
-    moment = rule.removeprefix("follows:")
-    return (f"{column} = CASE WHEN i.{moment} IS NOT NULL AND "
-            f"(f.{moment} IS NULL OR i.{moment} >= f.{moment}) "
-            f"THEN coalesce({new}, {old}) ELSE {old} END")
-
-
 _UNNEST = "unnest($1::uuid[], {params})".format(
     params=", ".join(f"${i + 2}::{COLUMNS[c][0]}[]" for i, c in enumerate(FACT_COLUMNS)))
 
@@ -270,37 +193,88 @@ INSERT_NEW = (
     "ON CONFLICT (appeal_id) DO NOTHING RETURNING appeal_id"
 )
 
-_NEW_IDS = f"${len(FACT_COLUMNS) + 2}::uuid[]"
+#: the stored rows of a batch's appeals, locked in id order (every column, and the deadline)
+LOCK_STORED = (
+    f"SELECT appeal_id, {', '.join(FACT_COLUMNS)}, deadline_at FROM case_facts\n"
+    "WHERE appeal_id = ANY($1::uuid[]) ORDER BY appeal_id FOR UPDATE")
+
+#: the merged rows written back (``$1…``: appeal ids, then one array per column)
+UPDATE_STORED = (
+    f"UPDATE case_facts f SET {', '.join(f'{c} = u.{c}' for c in FACT_COLUMNS)}\n"
+    f"FROM {_UNNEST} AS u(appeal_id, {', '.join(FACT_COLUMNS)})\n"
+    "WHERE f.appeal_id = u.appeal_id")
 
 
-def apply_sql() -> str:
-    """Merge the batch into the existing rows (``$1…``: the batch's columns for them) and
-    add every change, and the rows just inserted (the last parameter), to the rollups."""
-    cc = ", ".join(CC)
-    returning = ", ".join([f"o.{c} AS o_{c}" for c in CC] + [f"f.{c} AS n_{c}" for c in CC])
-    return f"""WITH i AS (
-    SELECT * FROM {_UNNEST} AS u(appeal_id, {", ".join(FACT_COLUMNS)})
+
+# -- the write path: a batch's delta, computed in Python (domain/rollups.RollupDelta) --------
+#
+# The rows go as JSON, one parameter per table, read by ``json_to_recordset``: a row holds
+# the few counts it has (a missing column is NULL, i.e. 0). Arrays would take one element
+# per column and row, and asyncpg checks every element's type in Python.
+
+_COLS = (*COUNTER_NAMES, *BIN_NAMES)
+_RECORD = ("dim text, bucket date, key text, county text, township text, "
+           + ", ".join(f"{n} int" for n in _COLS))
+
+
+def _delta_upsert(table: str, param: str) -> str:
+    """Add the JSON rows of ``param`` to ``table``, in key order (the one order every
+    writer locks in)."""
+    sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
+                     for n in _COLS)
+    return (
+        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(_COLS)})\n"
+        f"    SELECT * FROM json_to_recordset({param}::json) AS u({_RECORD})\n"
+        f"    ORDER BY dim, bucket, key, county, township\n"
+        f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}")
+
+
+WRITE_DELTA = f"""WITH up_days AS (
+    {_delta_upsert("indicator_days", "$1")}
+    RETURNING 1
 ),
-o AS (
-    SELECT {cc} FROM case_facts WHERE appeal_id IN (SELECT appeal_id FROM i)
-    ORDER BY appeal_id FOR UPDATE
+up_months AS (
+    {_delta_upsert("indicator_months", "$2")}
+    RETURNING 1
 ),
-upd AS (
-    UPDATE case_facts f SET {", ".join(_set_clause(c) for c in FACT_COLUMNS)}
-    FROM i, o WHERE f.appeal_id = i.appeal_id AND o.appeal_id = i.appeal_id
-    RETURNING {returning}
+up_open AS (
+    INSERT INTO indicator_open AS t (dim, key, county_code, township_code, open, pending)
+    SELECT * FROM json_to_recordset($3::json)
+        AS u(dim text, key text, county text, township text, open int, pending int)
+    ORDER BY dim, key, county, township
+    ON CONFLICT (dim, key, county_code, township_code) DO UPDATE
+    SET open = t.open + EXCLUDED.open, pending = t.pending + EXCLUDED.pending
+    RETURNING 1
 ),
-changes AS (
-    SELECT -1 AS sign, {", ".join(f"o_{c} AS {c}" for c in CC)} FROM upd
-    UNION ALL
-    SELECT 1, {", ".join(f"n_{c}" for c in CC)} FROM upd
-    UNION ALL
-    SELECT 1, {cc} FROM case_facts WHERE appeal_id = ANY({_NEW_IDS})
-),{rollup_ctes("changes")}
-SELECT (SELECT count(*) FROM upd) AS updated"""
+up_deadlines AS (
+    INSERT INTO indicator_deadlines AS t (dim, deadline_day, key, county_code, township_code,
+                                          pending)
+    SELECT * FROM json_to_recordset($4::json)
+        AS u(dim text, deadline_day date, key text, county text, township text, pending int)
+    ORDER BY dim, deadline_day, key, county, township
+    ON CONFLICT (dim, deadline_day, key, county_code, township_code) DO UPDATE
+    SET pending = t.pending + EXCLUDED.pending
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM up_days) + (SELECT count(*) FROM up_months)"""
 
+def write_delta_params(delta: RollupDelta) -> list[str] | None:
+    """``WRITE_DELTA``'s parameters, or None when the delta adds nothing anywhere."""
+    days, months, now, deadlines = delta.rows()
+    if not (days or months or now or deadlines):
+        return None
+    tables = (
+        [{**c, "dim": k[0], "bucket": k[1], "key": k[2], "county": k[3], "township": k[4]}
+         for k, c in days],
+        [{**c, "dim": k[0], "bucket": k[1], "key": k[2], "county": k[3], "township": k[4]}
+         for k, c in months],
+        [{"dim": k[0], "key": k[1], "county": k[2], "township": k[3], "open": o, "pending": p}
+         for k, o, p in now],
+        [{"dim": k[0], "deadline_day": k[1], "key": k[2], "county": k[3], "township": k[4],
+          "pending": n} for k, n in deadlines],
+    )
+    return [orjson.dumps(rows).decode() for rows in tables]
 
-APPLY = apply_sql()
 
 #: everything the rollups hold
 ROLLUP_TABLES = ("indicator_days", "indicator_months", "indicator_open", "indicator_deadlines")

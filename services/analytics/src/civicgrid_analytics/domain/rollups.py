@@ -39,6 +39,7 @@ one filter on another dimension, is also answered from the rollups (``plan``).
 
 from __future__ import annotations
 
+import bisect
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -191,11 +192,9 @@ BIN_EDGES_US: tuple[int, ...] = tuple(round(e * 3_600_000_000) for e in HANDLING
 
 def handling_bin(handling: timedelta) -> int:
     """The histogram bin of one handling time."""
-    us = handling // timedelta(microseconds=1)
-    for i, edge in enumerate(BIN_EDGES_US):
-        if us < edge:
-            return i
-    return HANDLING_BINS - 1
+    # bin i = how many edges are <= it (an integer count of microseconds: exact)
+    us = (handling.days * 86_400 + handling.seconds) * 1_000_000 + handling.microseconds
+    return bisect.bisect_right(BIN_EDGES_US, us)
 
 
 def deadline_at(fact: Fact) -> datetime | None:
@@ -306,6 +305,146 @@ def keys_of(fact: Fact) -> list[RollupKey]:
         else:
             out.append((r.name, key, county if r.county else None,
                         township if r.township else None))
+    return out
+
+
+# -- the write path: a batch's changes, summed per rollup row ---------------------------
+
+_BY_MOMENT: tuple[tuple[str, tuple[tuple[str, tuple[Cond, ...]], ...]], ...] = tuple(
+    (m, tuple((c.name, c.when) for c in COUNTERS if c.at == m)) for m in MOMENTS)
+
+
+def hits(fact: Fact, zone: ZoneInfo) -> dict[tuple[date, str], int]:
+    """``contributions`` sparse: (day, counter or bin name) -> 1 for each count the fact
+    makes (the write path's form: a fact makes a dozen counts out of 64 columns)."""
+    out: dict[tuple[date, str], int] = {}
+    get = fact.get
+    for moment, counters in _BY_MOMENT:
+        t = get(moment)
+        if t is None:
+            continue
+        day = t.astimezone(zone).date()
+        for name, when in counters:
+            for w in when:
+                if not w.holds(fact):
+                    break
+            else:
+                out[(day, name)] = 1
+    resolved, received = get("resolved_at"), get("received_at")
+    if resolved is not None and received is not None:
+        out[(resolved.astimezone(zone).date(), BIN_NAMES[handling_bin(resolved - received)])] = 1
+    return out
+
+
+BucketKey = tuple[str, date, str | None, str | None, str | None]  # dim, day, key, county, township
+Counts = dict[str, int]
+
+
+class RollupDelta:
+    """What a batch of fact changes adds to each rollup table, per row (the write path).
+
+    ``move(old, new)`` takes a fact's contribution away from the rows of its old values
+    and adds it to those of its new ones (``old`` None: a new fact); what cancels out
+    (an event that moves no count, the same keys and days before and after) writes
+    nothing. The sums, per rollup key (dim, key, county, township):
+
+    - ``days`` / ``months``: per day (the 1st of the month) {counter or bin name: n};
+    - ``now``: [open, pending];
+    - ``deadlines``: per deadline day, the pending ones.
+
+    ``rows`` lists them by table row. Nested by rollup key first: a fact touches its
+    ~14 keys and a few days each, and the key tuples are shared by all of them.
+    """
+
+    def __init__(self, tz: str) -> None:
+        self.zone = ZoneInfo(tz)
+        self.days: dict[RollupKey, dict[date, Counts]] = {}
+        self.months: dict[RollupKey, dict[date, Counts]] = {}
+        self.now: dict[RollupKey, list[int]] = {}
+        self.deadlines: dict[RollupKey, dict[date, int]] = {}
+
+    def move(self, old: Fact | None, new: Fact | None) -> None:
+        old_keys = keys_of(old) if old is not None else []
+        new_keys = keys_of(new) if new is not None else []
+        if old is not None and new is not None and old_keys == new_keys:
+            before, after = hits(old, self.zone), hits(new, self.zone)
+            self._add(new_keys, {k: after.get(k, 0) - before.get(k, 0)
+                                 for k in before.keys() | after.keys()})
+        else:
+            if old is not None:
+                self._add(old_keys, {k: -n for k, n in hits(old, self.zone).items()})
+            if new is not None:
+                self._add(new_keys, hits(new, self.zone))
+        was, now = self._now_of(old), self._now_of(new)
+        if was == now and old_keys == new_keys:
+            return
+        for state, keys, sign in ((was, old_keys, -1), (now, new_keys, 1)):
+            if state is None:
+                continue
+            is_open_, pending, deadline_day = state
+            for k in keys:
+                row = self.now.setdefault(k, [0, 0])
+                row[0] += sign * is_open_
+                row[1] += sign * pending
+                if deadline_day is not None:
+                    days = self.deadlines.setdefault(k, {})
+                    days[deadline_day] = days.get(deadline_day, 0) + sign
+
+    def rows(self) -> tuple[list[tuple[BucketKey, Counts]], list[tuple[BucketKey, Counts]],
+                            list[tuple[RollupKey, int, int]], list[tuple[BucketKey, int]]]:
+        """(day rows, month rows, now rows, deadline rows) that add something: a bucket
+        row's counts without zeros; (key, open, pending); (key, pending)."""
+        now = [(k, v[0], v[1]) for k, v in self.now.items() if v[0] or v[1]]
+        deadlines = [((k[0], day, k[1], k[2], k[3]), n)
+                     for k, by_day in self.deadlines.items() for day, n in by_day.items() if n]
+        return _bucket_rows(self.days), _bucket_rows(self.months), now, deadlines
+
+    def _now_of(self, fact: Fact | None) -> tuple[int, int, date | None] | None:
+        """(open, pending, the deadline's day if pending); None if it counts in neither."""
+        if fact is None or not is_open(fact):
+            return None
+        if not is_pending(fact):
+            return 1, 0, None
+        return 1, 1, fact["deadline_at"].astimezone(self.zone).date()
+
+    def _add(self, keys: list[RollupKey], counts: Mapping[tuple[date, str], int]) -> None:
+        by_day: dict[date, Counts] = {}
+        by_month: dict[date, Counts] = {}
+        for (day, name), n in counts.items():
+            if n:
+                row = by_day.setdefault(day, {})
+                row[name] = n  # one count per (day, name) and fact
+                row = by_month.setdefault(day.replace(day=1), {})
+                row[name] = row.get(name, 0) + n
+        if not by_day:
+            return
+        days, months = self.days, self.months
+        for k in keys:
+            for table, by_bucket in ((days, by_day), (months, by_month)):
+                if table is months and k[0] not in MONTH_DIMENSIONS:
+                    continue
+                per = table.get(k)
+                if per is None:
+                    table[k] = {b: c.copy() for b, c in by_bucket.items()}
+                    continue
+                for bucket, added in by_bucket.items():
+                    sums = per.get(bucket)
+                    if sums is None:
+                        per[bucket] = added.copy()
+                    else:
+                        for counter, n in added.items():
+                            sums[counter] = sums.get(counter, 0) + n
+
+
+def _bucket_rows(table: dict[RollupKey, dict[date, Counts]]) -> list[tuple[BucketKey, Counts]]:
+    out = []
+    for (dim, key, county, township), by_day in table.items():
+        for day, counts in by_day.items():
+            if 0 in counts.values():  # rare: changes that cancelled out within the batch
+                counts = {n: v for n, v in counts.items() if v}
+                if not counts:
+                    continue
+            out.append(((dim, day, key, county, township), counts))
     return out
 
 
