@@ -25,10 +25,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import asyncpg
@@ -39,7 +42,19 @@ from civicgrid_analytics.contracts import TOPICS
 from civicgrid_shared.contracts.envelope import decode
 from civicgrid_shared.messaging.topics import ensure_topics
 
-import bench  # the sibling script: its events, its PostgreSQL and CPU helpers
+
+def _sibling(name: str) -> ModuleType:
+    """The sibling script ``bench.py`` (its events, PostgreSQL and CPU helpers), by path:
+    ``import bench`` would find the repository's top-level ``bench`` package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _sibling("bench")
 
 MODES = ("inbox", "state")
 _SCHEMA = "analytics_ceiling"
@@ -70,7 +85,8 @@ async def _consume(bootstrap: str, dsn: str, mode: str, expected: int, batch: in
                        "CREATE TABLE state (key text PRIMARY KEY, events int NOT NULL)")
     backend = await conn.fetchval("SELECT pg_backend_pid()")
     consumer = AIOKafkaConsumer(*(t.name for t in TOPICS), bootstrap_servers=bootstrap,
-                                group_id=f"ceiling-{mode}", enable_auto_commit=False,
+                                group_id=f"ceiling-{mode}-{uuid.uuid4().hex[:8]}",
+                                enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=batch,
                                 fetch_max_wait_ms=20, session_timeout_ms=6000,
                                 heartbeat_interval_ms=2000)

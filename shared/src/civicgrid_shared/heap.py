@@ -19,8 +19,11 @@ THRESHOLDS = (20_000, 10, 10)
 
 def settle() -> None:
     """Call once the service has started: moves everything made so far out of the
-    collector's way (``gc.freeze``: never scanned again, never freed: it lives as long as
-    the process anyway) and collects young objects less often. Cycles are still found."""
-    gc.collect()
-    gc.freeze()
+    collector's way (``gc.freeze``: never scanned again, so cycles among those objects are
+    never freed: they live as long as the process anyway) and collects young objects less
+    often. Only the first call freezes: a process that starts several runtimes (the
+    tests) would otherwise freeze the garbage of the ones it stopped."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
     gc.set_threshold(*THRESHOLDS)
