@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+import orjson
 from civicgrid_shared.db.pool import Conn
 
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
@@ -72,7 +73,7 @@ class FactRepository:
         new = [i for i in ids if i not in stored]
         inserted: set[uuid.UUID] = set()
         if new:
-            rows = await self._conn.fetch(INSERT_NEW, new, *_columns(pending, new))
+            rows = await self._conn.fetch(INSERT_NEW, _rows_json(pending, new))
             inserted = {r[0] for r in rows}
             for i in new:
                 if i in inserted:
@@ -86,14 +87,15 @@ class FactRepository:
             changed: dict[uuid.UUID, dict[str, Any]] = {}
             for record in locked:
                 old = dict(record)
+                update = pending[old["appeal_id"]]
                 row = {c: old[c] for c in FACT_COLUMNS}
-                merge(row, pending[old["appeal_id"]])
-                if any(row[c] != old[c] for c in FACT_COLUMNS):
+                merge(row, update)
+                if any(row[c] != old[c] for c in update):  # merge sets no other column
                     changed[old["appeal_id"]] = row
                     delta.move(old, _with_deadline(row))
             if changed:
                 order = sorted(changed)
-                await self._conn.execute(UPDATE_STORED, order, *_columns(changed, order))
+                await self._conn.execute(UPDATE_STORED, _rows_json(changed, order))
         params = write_delta_params(delta)
         if params is not None:
             await self._conn.fetchval(WRITE_DELTA, *params)
@@ -206,11 +208,11 @@ def _with_deadline(row: dict[str, Any]) -> dict[str, Any]:
     return row | {"deadline_at": rollups.deadline_at(row)}
 
 
-def _columns(pending: dict[uuid.UUID, dict[str, Any]], ids: list[uuid.UUID]
-             ) -> list[list[Any]]:
-    """The batch's merged updates as one array per column (for ``unnest``)."""
-    rows = [pending[i] for i in ids]
-    return [[r.get(c) for r in rows] for c in FACT_COLUMNS]
+def _rows_json(rows: dict[uuid.UUID, dict[str, Any]], ids: list[uuid.UUID]) -> str:
+    """The fact rows of ``ids`` as ``INSERT_NEW`` / ``UPDATE_STORED`` read them (keys that
+    are no column of ``case_facts`` would be ignored; the statements write FACT_COLUMNS)."""
+    # default=str: the uuids asyncpg returns (its own type, which orjson does not know)
+    return orjson.dumps([{**rows[i], "appeal_id": i} for i in ids], default=str).decode()
 
 
 def _filter_sql(filters: dict[Dimension, str], params: list[Any]) -> str:
