@@ -226,6 +226,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def produce(bootstrap: str, events: Sequence[OutgoingEvent]) -> None:
+    """Put the events on the broker as they are (large batches: the producing is not
+    what is measured)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                enable_idempotence=False, linger_ms=5,
+                                max_batch_size=1 << 20)
+    await producer.start()
+    try:
+        for e in events:
+            await producer.send(e.topic, value=e.value, key=e.key.encode(), headers=e.headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def through_broker(dsn: str, schema: str, events: Sequence[OutgoingEvent],
                          batch: int) -> dict[str, float]:
     from civicgrid_stack.broker import TansuBroker
@@ -244,17 +259,7 @@ async def through_broker(dsn: str, schema: str, events: Sequence[OutgoingEvent],
             await ensure_topics(admin, TOPICS, settings)
         finally:
             await admin.close()
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all",
-                                    enable_idempotence=False, linger_ms=5,
-                                    max_batch_size=1 << 20)
-        await producer.start()
-        try:
-            for e in events:
-                await producer.send(e.topic, value=e.value, key=e.key.encode(),
-                                    headers=e.headers)
-            await producer.flush()
-        finally:
-            await producer.stop()
+        await produce(broker.bootstrap, events)
 
         conn = await asyncpg.connect(dsn)
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from civicgrid_analytics.bootstrap import AnalyticsSettings
 from civicgrid_analytics.contracts import TOPICS
@@ -62,16 +62,7 @@ _SCHEMA = "analytics_ceiling"
 
 async def _produce(bootstrap: str, appeals: int) -> int:
     events = bench._events(appeals, bench._reference())
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=False, linger_ms=5,
-                                max_batch_size=1 << 20)
-    await producer.start()
-    try:
-        for e in events:
-            await producer.send(e.topic, value=e.value, key=e.key.encode(), headers=e.headers)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await bench.produce(bootstrap, events)
     return len(events)
 
 

@@ -125,22 +125,43 @@ _MONTH_DIMS = "ARRAY[" + ", ".join(f"'{d}'" for d in sorted(MONTH_DIMENSIONS)) +
 _KEYCOLS = "dim, bucket, key, county_code, township_code"
 
 
-def _add_to_rows(table: str, bucket: str, values: list[str], source: str,
-                 having: str = "") -> str:
-    """Add ``values`` (one per counter, then one per histogram bin) grouped by key to the
-    rows of ``table``; the groups go in key order, the one order every writer locks in."""
+_SUMMED_COLS = (*COUNTER_NAMES, *BIN_NAMES)  # the bucket tables' columns, in order
+
+
+def _add_rows(table: str, rows: str, bucket: str = "bucket") -> str:
+    """Add ``rows`` (a SELECT of dim, ``bucket``, key, county, township and one value per
+    column of ``_SUMMED_COLS``) to ``table``, in key order: the one order every writer
+    locks rows in. A sum of 0 is stored as NULL."""
     sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
-                     for n in (*COUNTER_NAMES, *BIN_NAMES))
+                     for n in _SUMMED_COLS)
     return (
-        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(COUNTER_NAMES)}, "
-        f"{', '.join(BIN_NAMES)})\n"
-        f"    SELECT dim, {bucket}, key, county, township, {', '.join(values)}\n"
-        f"    FROM {source}\n"
-        f"    GROUP BY dim, {bucket}, key, county, township\n"
-        f"{having}"
+        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(_SUMMED_COLS)})\n"
+        f"    {rows}\n"
         f"    ORDER BY dim, {bucket}, key, county, township\n"
         f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}"
     )
+
+
+def _add_open(rows: str) -> str:
+    """Add ``rows`` (dim, key, county, township, open, pending) to ``indicator_open``."""
+    return (
+        "INSERT INTO indicator_open AS t (dim, key, county_code, township_code, open, pending)\n"
+        f"    {rows}\n"
+        "    ORDER BY dim, key, county, township\n"
+        "    ON CONFLICT (dim, key, county_code, township_code) DO UPDATE\n"
+        "    SET open = t.open + EXCLUDED.open, pending = t.pending + EXCLUDED.pending")
+
+
+def _add_deadlines(rows: str) -> str:
+    """Add ``rows`` (dim, deadline_day, key, county, township, pending) to
+    ``indicator_deadlines``."""
+    return (
+        "INSERT INTO indicator_deadlines AS t (dim, deadline_day, key, county_code, "
+        "township_code, pending)\n"
+        f"    {rows}\n"
+        "    ORDER BY dim, deadline_day, key, county, township\n"
+        "    ON CONFLICT (dim, deadline_day, key, county_code, township_code) DO UPDATE\n"
+        "    SET pending = t.pending + EXCLUDED.pending")
 
 
 def _now_ctes(changes: str) -> str:
@@ -162,23 +183,16 @@ keyed_now AS (
     FROM per_now p CROSS JOIN LATERAL (VALUES {_key_rows("p")}) AS k(dim, key, county, township)
 ),
 up_open AS (
-    INSERT INTO indicator_open AS t (dim, key, county_code, township_code, open, pending)
-    SELECT dim, key, county, township, sum(open), sum(pending) FROM keyed_now
-    GROUP BY dim, key, county, township HAVING sum(open) <> 0 OR sum(pending) <> 0
-    ORDER BY dim, key, county, township
-    ON CONFLICT (dim, key, county_code, township_code) DO UPDATE
-    SET open = t.open + EXCLUDED.open, pending = t.pending + EXCLUDED.pending
+    {_add_open("SELECT dim, key, county, township, sum(open), sum(pending) FROM keyed_now "
+               "GROUP BY dim, key, county, township "
+               "HAVING sum(open) <> 0 OR sum(pending) <> 0")}
     RETURNING 1
 ),
 up_deadlines AS (
-    INSERT INTO indicator_deadlines AS t (dim, deadline_day, key, county_code, township_code,
-                                          pending)
-    SELECT dim, deadline_day, key, county, township, sum(pending) FROM keyed_now
-    WHERE deadline_day IS NOT NULL
-    GROUP BY dim, deadline_day, key, county, township HAVING sum(pending) <> 0
-    ORDER BY dim, deadline_day, key, county, township
-    ON CONFLICT (dim, deadline_day, key, county_code, township_code) DO UPDATE
-    SET pending = t.pending + EXCLUDED.pending
+    {_add_deadlines("SELECT dim, deadline_day, key, county, township, sum(pending) "
+                    "FROM keyed_now WHERE deadline_day IS NOT NULL "
+                    "GROUP BY dim, deadline_day, key, county, township "
+                    "HAVING sum(pending) <> 0")}
     RETURNING 1
 )"""
 
@@ -206,58 +220,35 @@ UPDATE_STORED = (
     f"FROM {_ROWS} AS u WHERE f.appeal_id = u.appeal_id")
 
 
-
 # -- the write path: a batch's delta, computed in Python (domain/rollups.RollupDelta) --------
 #
 # The rows go as JSON, one parameter per table, read by ``json_to_recordset``: a row holds
 # the few counts it has (a missing column is NULL, i.e. 0). Arrays would take one element
 # per column and row, and asyncpg checks every element's type in Python.
 
-_COLS = (*COUNTER_NAMES, *BIN_NAMES)
 _RECORD = ("dim text, bucket date, key text, county text, township text, "
-           + ", ".join(f"{n} int" for n in _COLS))
-
-
-def _delta_upsert(table: str, param: str) -> str:
-    """Add the JSON rows of ``param`` to ``table``, in key order (the one order every
-    writer locks in)."""
-    sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
-                     for n in _COLS)
-    return (
-        f"INSERT INTO {table} AS t ({_KEYCOLS}, {', '.join(_COLS)})\n"
-        f"    SELECT * FROM json_to_recordset({param}::json) AS u({_RECORD})\n"
-        f"    ORDER BY dim, bucket, key, county, township\n"
-        f"    ON CONFLICT ({_KEYCOLS}) DO UPDATE SET {sets}")
-
+           + ", ".join(f"{n} int" for n in _SUMMED_COLS))
 
 WRITE_DELTA = f"""WITH up_days AS (
-    {_delta_upsert("indicator_days", "$1")}
+    {_add_rows("indicator_days", f"SELECT * FROM json_to_recordset($1::json) AS u({_RECORD})")}
     RETURNING 1
 ),
 up_months AS (
-    {_delta_upsert("indicator_months", "$2")}
+    {_add_rows("indicator_months", f"SELECT * FROM json_to_recordset($2::json) AS u({_RECORD})")}
     RETURNING 1
 ),
 up_open AS (
-    INSERT INTO indicator_open AS t (dim, key, county_code, township_code, open, pending)
-    SELECT * FROM json_to_recordset($3::json)
-        AS u(dim text, key text, county text, township text, open int, pending int)
-    ORDER BY dim, key, county, township
-    ON CONFLICT (dim, key, county_code, township_code) DO UPDATE
-    SET open = t.open + EXCLUDED.open, pending = t.pending + EXCLUDED.pending
+    {_add_open("SELECT * FROM json_to_recordset($3::json) AS u(dim text, key text, "
+               "county text, township text, open int, pending int)")}
     RETURNING 1
 ),
 up_deadlines AS (
-    INSERT INTO indicator_deadlines AS t (dim, deadline_day, key, county_code, township_code,
-                                          pending)
-    SELECT * FROM json_to_recordset($4::json)
-        AS u(dim text, deadline_day date, key text, county text, township text, pending int)
-    ORDER BY dim, deadline_day, key, county, township
-    ON CONFLICT (dim, deadline_day, key, county_code, township_code) DO UPDATE
-    SET pending = t.pending + EXCLUDED.pending
+    {_add_deadlines("SELECT * FROM json_to_recordset($4::json) AS u(dim text, "
+                    "deadline_day date, key text, county text, township text, pending int)")}
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM up_days) + (SELECT count(*) FROM up_months)"""
+
 
 def write_delta_params(delta: RollupDelta) -> list[str] | None:
     """``WRITE_DELTA``'s parameters, or None when the delta adds nothing anywhere."""
@@ -309,7 +300,9 @@ def _pivot_upsert(table: str, bucket: str, where: str) -> str:
                     f"{(m + 1) * 64} AND what & {1 << b} <> 0), 0), 0)")
     cols += [f"nullif(coalesce(sum(n) FILTER (WHERE what = {_HIST + i}), 0), 0)"
              for i in range(len(BIN_NAMES))]
-    return _add_to_rows(table, bucket, cols, f"hits {where}")
+    return _add_rows(table, f"SELECT dim, {bucket}, key, county, township, {', '.join(cols)}\n"
+                            f"    FROM hits {where}\n"
+                            f"    GROUP BY dim, {bucket}, key, county, township", bucket)
 
 
 def _grouping_sets() -> tuple[str, list[str]]:
