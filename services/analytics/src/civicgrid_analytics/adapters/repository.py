@@ -83,7 +83,7 @@ class FactRepository:
         if rest:
             locked = await self._conn.fetch(LOCK_STORED, rest)
             if len(locked) != len(rest):  # facts are never deleted: not a state to go on in
-                raise RuntimeError("fact rows of the batch are missing; the batch is retried")
+                raise RuntimeError("fact rows of this batch vanished while it was written")
             changed: dict[uuid.UUID, dict[str, Any]] = {}
             for record in locked:
                 old = dict(record)
