@@ -74,6 +74,14 @@ async def mark_published(conn: Conn, ids: Sequence[int]) -> None:
     )
 
 
+async def mark_unpublished(conn: Conn, ids: Sequence[int]) -> None:
+    """Send these rows again (their acknowledgement may have come from a broker that then
+    lost them)."""
+    await conn.execute(
+        "UPDATE outbox SET published_at = NULL WHERE id = ANY($1::bigint[])", list(ids)
+    )
+
+
 async def redrive_since(conn: Conn, seconds: float) -> int:
     """Mark recently published rows unpublished again (the broker lost them).
 

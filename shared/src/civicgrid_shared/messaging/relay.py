@@ -48,6 +48,9 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"civicgrid-relay-{schema}".encode())
         self.last_success: float = 0.0
         self.active = False
+        # Broker resets handled so far (redrive_recent): a round that was out while one was
+        # handled sends its rows again (publish_once).
+        self._resets = 0
         # Topics known to exist: others (per-unit task topics) are created before use.
         self._known_topics: set[str] = set()
         # The service's own topics (beyond the shared registry) the relay may publish to.
@@ -77,6 +80,7 @@ class OutboxRelay:
 
     async def redrive_recent(self) -> int:
         """Re-send what was published within the retention window (the broker lost it)."""
+        self._resets += 1  # before the UPDATE: see publish_once
         self._known_topics.clear()
         async with self._pool.acquire() as conn:
             count = await outbox.redrive_since(conn, self._settings.outbox_retention_s)
@@ -94,6 +98,8 @@ class OutboxRelay:
                 if not self.active:
                     await asyncio.sleep(1.0)
                     continue
+                # Cleared before the round: a wake-up during it (new rows, a re-drive) counts.
+                self._wake.clear()
                 sent = await self.publish_once()
                 failures = 0
                 self.last_success = time.monotonic()
@@ -104,7 +110,6 @@ class OutboxRelay:
                     last_purge = time.monotonic()
                     await self._purge()
                 if sent == 0:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._settings.outbox_idle_poll_s)
             except asyncio.CancelledError:
@@ -159,8 +164,16 @@ class OutboxRelay:
                 await admin.close()
 
     async def publish_once(self) -> int:
-        """Send one batch of unpublished rows; return how many were published."""
+        """Send one batch of unpublished rows; return how many were published.
+
+        A round that was out while a broker reset was handled sends its rows again: some
+        acknowledgements may have come from the broker that then lost its memory, and
+        the re-drive could not see these rows (locked and not yet marked, or marked after
+        it ran). The check comes after the commit, and the reset count is raised before
+        the re-drive's UPDATE, so every order of the two is covered; the repeat is
+        harmless (consumers' inboxes)."""
         producer = await self._get_producer()
+        resets = self._resets
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await outbox.claim_unpublished(conn, self._settings.outbox_batch_size)
             if not rows:
@@ -179,6 +192,13 @@ class OutboxRelay:
             ]
             await asyncio.gather(*futures)
             await outbox.mark_published(conn, [row.id for row in rows])
+        if self._resets != resets:
+            async with self._pool.acquire() as conn:
+                await outbox.mark_unpublished(conn, [row.id for row in rows])
+            log.warning("outbox rows sent again: the broker reset while they were out",
+                        rows=len(rows))
+            self.wake()
+            return 0
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
