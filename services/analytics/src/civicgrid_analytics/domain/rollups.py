@@ -243,22 +243,47 @@ class BucketState:
         return not any(self.counts.values()) and not any(self.bins)
 
 
+_BY_MOMENT: tuple[tuple[str, tuple[tuple[str, tuple[Cond, ...]], ...]], ...] = tuple(
+    (m, tuple((c.name, c.when) for c in COUNTERS if c.at == m)) for m in MOMENTS)
+
+
+def hits(fact: Fact, zone: ZoneInfo) -> dict[tuple[date, str], int]:
+    """The counts one fact makes: (day, counter or bin name) -> 1, placed by the rules of
+    ``COUNTERS`` and the histogram. Sparse (a fact makes a dozen counts out of 64 columns):
+    the write path's form; ``contributions`` gathers it by day."""
+    out: dict[tuple[date, str], int] = {}
+    get = fact.get
+    for moment, counters in _BY_MOMENT:
+        t = get(moment)
+        if t is None:
+            continue
+        day = t.astimezone(zone).date()
+        for name, when in counters:
+            for w in when:
+                if not w.holds(fact):
+                    break
+            else:
+                out[(day, name)] = 1
+    resolved, received = get("resolved_at"), get("received_at")
+    if resolved is not None and received is not None:
+        out[(resolved.astimezone(zone).date(), BIN_NAMES[handling_bin(resolved - received)])] = 1
+    return out
+
+
+_BIN_INDEX = {name: i for i, name in enumerate(BIN_NAMES)}
+
+
 def contributions(fact: Fact, tz: str) -> dict[date, BucketState]:
-    """What one fact adds to each day bucket (``deadline_at`` must be in ``fact``)."""
+    """What one fact adds to each day bucket (``deadline_at`` must be in ``fact``): its
+    ``hits`` by day, the histogram as a whole."""
     out: dict[date, dict[str, int]] = {}
     bins: dict[date, list[int]] = {}
-    for counter in COUNTERS:
-        moment = fact.get(counter.at)
-        if moment is None or not all(w.holds(fact) for w in counter.when):
-            continue
-        counts = out.setdefault(day_of(moment, tz), {})
-        counts[counter.name] = counts.get(counter.name, 0) + 1
-    resolved, received = fact.get("resolved_at"), fact.get("received_at")
-    if resolved is not None and received is not None:
-        day = day_of(resolved, tz)
-        out.setdefault(day, {})
-        hist = bins.setdefault(day, [0] * HANDLING_BINS)
-        hist[handling_bin(resolved - received)] += 1
+    for (day, name), n in hits(fact, ZoneInfo(tz)).items():
+        counts = out.setdefault(day, {})
+        if name in _BIN_INDEX:
+            bins.setdefault(day, [0] * HANDLING_BINS)[_BIN_INDEX[name]] += n
+        else:
+            counts[name] = n
     return {d: BucketState(c, tuple(bins.get(d, (0,) * HANDLING_BINS)))
             for d, c in out.items()}
 
@@ -309,32 +334,6 @@ def keys_of(fact: Fact) -> list[RollupKey]:
 
 
 # -- the write path: a batch's changes, summed per rollup row ---------------------------
-
-_BY_MOMENT: tuple[tuple[str, tuple[tuple[str, tuple[Cond, ...]], ...]], ...] = tuple(
-    (m, tuple((c.name, c.when) for c in COUNTERS if c.at == m)) for m in MOMENTS)
-
-
-def hits(fact: Fact, zone: ZoneInfo) -> dict[tuple[date, str], int]:
-    """``contributions`` sparse: (day, counter or bin name) -> 1 for each count the fact
-    makes (the write path's form: a fact makes a dozen counts out of 64 columns)."""
-    out: dict[tuple[date, str], int] = {}
-    get = fact.get
-    for moment, counters in _BY_MOMENT:
-        t = get(moment)
-        if t is None:
-            continue
-        day = t.astimezone(zone).date()
-        for name, when in counters:
-            for w in when:
-                if not w.holds(fact):
-                    break
-            else:
-                out[(day, name)] = 1
-    resolved, received = get("resolved_at"), get("received_at")
-    if resolved is not None and received is not None:
-        out[(resolved.astimezone(zone).date(), BIN_NAMES[handling_bin(resolved - received)])] = 1
-    return out
-
 
 BucketKey = tuple[str, date, str | None, str | None, str | None]  # dim, day, key, county, township
 Counts = dict[str, int]
