@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import civicgrid_analytics
-from civicgrid_analytics.adapters.rollup_sql import handling_bin_sql
+from civicgrid_analytics.adapters.rollup_sql import fine_bin_sql
 from civicgrid_analytics.domain import rollups
 from civicgrid_analytics.domain.indicators import COUNT_FIELDS, Dimension
 from civicgrid_analytics.domain.rollups import (
@@ -17,10 +17,12 @@ from civicgrid_analytics.domain.rollups import (
     COUNTER_NAMES,
     HANDLING_BIN_EDGES,
     HANDLING_BINS,
+    PART_NAMES,
     BucketState,
     RollupAggregator,
     contributions,
     deadline_at,
+    fine_bin,
     handling_bin,
     keys_of,
     plan,
@@ -31,6 +33,7 @@ from hypothesis import strategies as st
 TZ = "Asia/Shanghai"
 T0 = datetime(2025, 3, 3, 1, tzinfo=UTC)  # 09:00 on Monday 3 March in the city
 MIGRATION = Path(civicgrid_analytics.__file__).parent / "migrations" / "0104_rollups.sql"
+FINE_MIGRATION = MIGRATION.with_name("0105_fine_histogram.sql")
 
 
 def h(n: float) -> datetime:
@@ -173,13 +176,21 @@ def test_a_fact_that_changes_moves_its_contribution() -> None:
 
 
 def _expected_rows(changes: list[tuple[int, dict[str, Any]]]
-                   ) -> tuple[dict[Any, dict[str, int]], dict[Any, list[int]]]:
-    """The day rows and now rows a list of (sign, fact) adds, from ``contributions`` and
-    ``keys_of`` (the rules the write path must follow), without zeros."""
+                   ) -> tuple[dict[Any, dict[str, int]], dict[Any, list[int]],
+                              dict[Any, dict[str, int]]]:
+    """The day rows, now rows and fine rows a list of (sign, fact) adds, from
+    ``contributions``, ``fine_bin`` and ``keys_of`` (the rules the write path must
+    follow), without zeros."""
     days: dict[Any, dict[str, int]] = {}
     now: dict[Any, list[int]] = {}
+    fine: dict[Any, dict[str, int]] = {}
     for sign, f in changes:
         for dim, key, county, township in keys_of(f):
+            if dim in rollups.FINE_DIMENSIONS and f.get("resolved_at") and f.get("received_at"):
+                bin_, part = rollups.split_fine(fine_bin(f["resolved_at"] - f["received_at"]))
+                day = rollups.day_of(f["resolved_at"], TZ)
+                row = fine.setdefault((dim, bin_, day, key, county, township), {})
+                row[PART_NAMES[part]] = row.get(PART_NAMES[part], 0) + sign
             for day, value in contributions(f, TZ).items():
                 row = days.setdefault((dim, day, key, county, township), {})
                 named = {**value.counts, **{b: n for b, n in zip(BIN_NAMES, value.bins,
@@ -191,7 +202,8 @@ def _expected_rows(changes: list[tuple[int, dict[str, Any]]]
                 row2[0] += sign
                 row2[1] += sign * rollups.is_pending(f)
     days = {k: nz for k, v in days.items() if (nz := {n: c for n, c in v.items() if c})}
-    return days, {k: v for k, v in now.items() if v[0] or v[1]}
+    fine = {k: nz for k, v in fine.items() if (nz := {n: c for n, c in v.items() if c})}
+    return days, {k: v for k, v in now.items() if v[0] or v[1]}, fine
 
 
 @settings(max_examples=200, deadline=None)
@@ -204,17 +216,19 @@ def test_the_write_path_delta_is_new_minus_old_over_the_keys(
         new = {**new, "unit_id": "unit-b", "grid_code": "g2"}
     delta = rollups.RollupDelta(TZ)
     delta.move(None if inserted else old, new)
-    days, _months, now, _deadlines = delta.rows()
-    want_days, want_now = _expected_rows(([] if inserted else [(-1, old)]) + [(1, new)])
+    days, _months, now, _deadlines, fine = delta.rows()
+    want_days, want_now, want_fine = _expected_rows(
+        ([] if inserted else [(-1, old)]) + [(1, new)])
     assert dict(days) == want_days
     assert {k: [o, p] for k, o, p in now} == want_now
+    assert dict(fine) == want_fine
 
 
 def test_a_change_that_moves_no_count_writes_no_row() -> None:
     old = _fact(received_at=h(0), registered_at=h(0))
     delta = rollups.RollupDelta(TZ)
     delta.move(old, {**old, "warned_at": h(5)})
-    assert delta.rows() == ([], [], [], [])
+    assert delta.rows() == ([], [], [], [], [])
 
 
 def test_agg_is_order_independent_and_result_has_every_count() -> None:
@@ -241,12 +255,38 @@ def test_bins_are_exact_at_their_edges() -> None:
     assert len(BIN_NAMES) == HANDLING_BINS == len(HANDLING_BIN_EDGES) + 1
 
 
+@given(st.integers(min_value=-10**10, max_value=10**13))
+def test_a_fine_bin_is_a_part_of_the_handling_bin(us: int) -> None:
+    """The second level splits each bin; it never moves a value to another bin."""
+    t = timedelta(microseconds=us)
+    fine = fine_bin(t)
+    bin_, part = rollups.split_fine(fine)
+    assert bin_ == handling_bin(t)
+    assert rollups.fine_range(bin_)[0] + part == fine
+    lo, hi = rollups.fine_range(bin_)
+    assert lo <= fine <= hi and hi - lo + 1 in (1, rollups.FINE_SPLIT)
+
+
+def test_fine_edges_split_each_finite_bin_evenly() -> None:
+    assert rollups.FINE_EDGES_US[::rollups.FINE_SPLIT] == rollups.BIN_EDGES_US
+    assert fine_bin(timedelta(minutes=15) - timedelta(microseconds=1)) == rollups.FINE_SPLIT
+    assert fine_bin(timedelta(hours=2160)) == rollups.FINE_BINS - 1
+
+
 def test_the_median_index_has_the_query_s_expression() -> None:
     """The exact median reads the facts of one histogram bin through the index
     ``case_facts_handling``; PostgreSQL uses an expression index only when the query's
     expression is the same."""
-    text = " ".join(MIGRATION.read_text().split())
-    assert f"case_facts (({handling_bin_sql()}), resolved_at)" in text
+    text = " ".join(FINE_MIGRATION.read_text().split())
+    assert f"case_facts ({fine_bin_sql()}, resolved_at)" in text
+
+
+def test_the_fine_bin_function_has_the_domain_s_edges() -> None:
+    """``handling_fine_bin`` (migration 0105) places a handling time as ``fine_bin`` does."""
+    text = FINE_MIGRATION.read_text()
+    body = text[text.index("CREATE FUNCTION handling_fine_bin"):]
+    edges = body[body.index("ARRAY[") + 6:body.index("]::numeric[]")]
+    assert tuple(int(e) for e in edges.replace("\n", " ").split(",")) == rollups.FINE_EDGES_US
 
 
 def test_keys_carry_the_county_and_below_a_township_the_township() -> None:

@@ -58,8 +58,8 @@ from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
 from civicgrid_analytics.adapters.repository import Path as QueryPath
 from civicgrid_analytics.adapters.rollup_sql import (
     ROLLUP_TABLES,
-    handling_bin_sql,
     rebuild_buckets_sql,
+    rebuild_fine_sql,
     rebuild_now_sql,
 )
 from civicgrid_analytics.adapters.rollup_store import rebuild_rollups
@@ -406,19 +406,10 @@ CREATE OR REPLACE FUNCTION pg_temp.c(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN t <= '{now}'::timestamptz THEN t END $$
 """
 
-_INDEXES = {  # dropped during the fill, built again after it (much faster than row by row)
-    "case_facts_received_at": "CREATE INDEX case_facts_received_at ON case_facts (received_at)",
-    "case_facts_registered_at":
-        "CREATE INDEX case_facts_registered_at ON case_facts (registered_at)",
-    "case_facts_span": "CREATE INDEX case_facts_span ON case_facts USING gist (span)",
-    "case_facts_open_deadline": "CREATE INDEX case_facts_open_deadline ON case_facts "
-        "(deadline_at) WHERE closed_at IS NULL AND registered_at IS NOT NULL",
-    "case_facts_deadline": "CREATE INDEX case_facts_deadline ON case_facts (deadline_at) "
-        "WHERE registered_at IS NOT NULL",
-    "case_facts_handling": f"CREATE INDEX case_facts_handling ON case_facts "
-        f"(({handling_bin_sql()}), resolved_at) "
-        "WHERE resolved_at IS NOT NULL AND received_at IS NOT NULL",
-}
+#: the indexes of case_facts dropped during the fill and built again after it (much faster
+#: than row by row), as the migrations define them
+_INDEXES = ("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = 'case_facts' AND indexname <> 'case_facts_pkey'")
 
 
 async def _fill_session(conn: asyncpg.Connection, ref: dict[str, list[tuple[str, ...]]]
@@ -468,8 +459,8 @@ async def _rollups_in_parallel(conns: Sequence[asyncpg.Connection],
         chunks.append((lo, lo + chunk, False))
         lo += chunk
     chunks.append((None, None, True))
-    sql = rebuild_buckets_sql()
-    await _in_parallel(conns, [(sql, c) for c in chunks])
+    await _in_parallel(conns, [(sql, c) for c in chunks
+                               for sql in (rebuild_buckets_sql(), rebuild_fine_sql())])
     await main.execute(rebuild_now_sql())
     await main.execute("UPDATE rollup_state SET ready = true")
 
@@ -487,14 +478,15 @@ async def fill(dsn: str, schema: str, cases: int, days: float,
         main = conns[0]
         for c in conns:
             await _fill_session(c, ref)
-        for name in _INDEXES:
-            await main.execute(f"DROP INDEX {name}")
+        indexes = await main.fetch(_INDEXES)
+        for r in indexes:
+            await main.execute(f'DROP INDEX "{r["indexname"]}"')
         t = time.perf_counter()
         await _in_parallel(conns, [(_FILL, (lo, min(cases, lo + chunk - 1), NOW, days))
                                    for lo in range(1, cases + 1, chunk)])
         timings["facts_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        await _in_parallel(conns, [(sql, ()) for sql in _INDEXES.values()])
+        await _in_parallel(conns, [(r["indexdef"], ()) for r in indexes])
         await main.execute("VACUUM ANALYZE case_facts")
         timings["indexes_s"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -17,8 +17,9 @@ Write path (``FactRepository.flush``, one batch, one transaction):
 Lock order in every transaction: new facts, stored facts (id order), rollup rows
 (key order), so two concurrent batches cannot deadlock.
 
-The set-based rebuild (``rebuild_buckets_sql``, ``rebuild_now_sql``) computes the same
-rows from the stored facts in SQL (a test proves both give the same rollups).
+The set-based rebuild (``rebuild_buckets_sql``, ``rebuild_fine_sql``, ``rebuild_now_sql``)
+computes the same rows from the stored facts in SQL (a test proves both give the same
+rollups).
 
 Query path (``rollup_query``): one statement, so every part reads one snapshot (the
 median's facts too, which is what makes it exact: see ``_median_ctes``).
@@ -45,8 +46,13 @@ from civicgrid_analytics.domain.rollups import (
     COUNTERS,
     DIMENSION_COLUMNS,
     DUE_COUNTERS,
+    FINE_DIMENSIONS,
+    FINE_EDGES_US,
+    FINE_SPLIT,
+    HANDLING_BINS,
     MOMENTS,
     MONTH_DIMENSIONS,
+    PART_NAMES,
     ROLLUP_DIMS,
     Cond,
     RollupDelta,
@@ -85,13 +91,38 @@ def _bucket(expr: str) -> str:
 _EDGES = "ARRAY[" + ",".join(str(e) for e in BIN_EDGES_US) + "]::numeric[]"
 
 
-def handling_bin_sql(alias: str = "") -> str:
-    """The histogram bin of a fact's handling time (bin i = number of edges <= it). Without
-    an alias it is the expression of the index ``case_facts_handling`` (migration 0104:
-    the same text, so that the planner matches it)."""
+def handling_bin_sql(alias: str) -> str:
+    """The histogram bin of a fact's handling time (bin i = number of edges <= it)."""
     a = f"{alias}." if alias else ""
     return (f"width_bucket(extract(epoch FROM {a}resolved_at - {a}received_at) * 1000000, "
             f"{_EDGES})")
+
+
+def fine_bin_sql(alias: str = "") -> str:
+    """The fine histogram bin of a fact's handling time (``rollups.fine_bin``): the
+    function ``handling_fine_bin`` of migration 0105 (a unit test checks that its edges are
+    ``FINE_EDGES_US``), which is also the expression of the index ``case_facts_handling``.
+    A function, not the expression itself: its 577 edges make an index expression too big
+    for the catalog; PostgreSQL inlines it in the query and in the index alike."""
+    a = f"{alias}." if alias else ""
+    return f"handling_fine_bin({a}resolved_at, {a}received_at)"
+
+
+def _split_fine(fine: str, part: bool = False) -> str:
+    """The bin (or with ``part``, the part) of a fine bin: ``rollups.split_fine``."""
+    last = len(FINE_EDGES_US)
+    if part:
+        return (f"(CASE WHEN {fine} = 0 OR {fine} = {last} THEN 0 "
+                f"ELSE ({fine} - 1) % {FINE_SPLIT} END)")
+    return (f"(CASE WHEN {fine} = 0 THEN 0 WHEN {fine} = {last} THEN {HANDLING_BINS - 1} "
+            f"ELSE 1 + ({fine} - 1) / {FINE_SPLIT} END)::smallint")
+
+
+def _fine_of(bin_: str, part: str) -> str:
+    """The fine bin of (bin, part): ``rollups.fine_range(bin)[0] + part``."""
+    last = HANDLING_BINS - 1
+    return (f"(CASE {bin_} WHEN 0 THEN 0 WHEN {last} THEN {len(FINE_EDGES_US)} "
+            f"ELSE 1 + ({bin_} - 1) * {FINE_SPLIT} + {part} END)")
 
 
 _BIN = (f"CASE WHEN c.received_at IS NULL THEN NULL ELSE {handling_bin_sql('c')}::smallint "
@@ -162,6 +193,21 @@ def _add_deadlines(rows: str) -> str:
         "    ORDER BY dim, deadline_day, key, county, township\n"
         "    ON CONFLICT (dim, deadline_day, key, county_code, township_code) DO UPDATE\n"
         "    SET pending = t.pending + EXCLUDED.pending")
+
+
+_FINE_KEYS = "dim, bin, bucket, key, county_code, township_code"
+
+
+def _add_fine(rows: str) -> str:
+    """Add ``rows`` (dim, bin, bucket, key, county, township and one value per part) to
+    ``indicator_fine``."""
+    sets = ", ".join(f"{n} = nullif(coalesce(t.{n}, 0) + coalesce(EXCLUDED.{n}, 0), 0)"
+                     for n in PART_NAMES)
+    return (
+        f"INSERT INTO indicator_fine AS t ({_FINE_KEYS}, {', '.join(PART_NAMES)})\n"
+        f"    {rows}\n"
+        "    ORDER BY dim, bin, bucket, key, county, township\n"
+        f"    ON CONFLICT ({_FINE_KEYS}) DO UPDATE SET {sets}")
 
 
 def _now_ctes(changes: str) -> str:
@@ -246,14 +292,20 @@ up_deadlines AS (
     {_add_deadlines("SELECT * FROM json_to_recordset($4::json) AS u(dim text, "
                     "deadline_day date, key text, county text, township text, pending int)")}
     RETURNING 1
+),
+up_fine AS (
+    {_add_fine("SELECT * FROM json_to_recordset($5::json) AS u(dim text, bin smallint, "
+               "bucket date, key text, county text, township text, "
+               + ", ".join(f"{n} int" for n in PART_NAMES) + ")")}
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM up_days) + (SELECT count(*) FROM up_months)"""
 
 
 def write_delta_params(delta: RollupDelta) -> list[str] | None:
     """``WRITE_DELTA``'s parameters, or None when the delta adds nothing anywhere."""
-    days, months, now, deadlines = delta.rows()
-    if not (days or months or now or deadlines):
+    days, months, now, deadlines, fine = delta.rows()
+    if not (days or months or now or deadlines or fine):
         return None
     tables = (
         [{**c, "dim": k[0], "bucket": k[1], "key": k[2], "county": k[3], "township": k[4]}
@@ -264,12 +316,15 @@ def write_delta_params(delta: RollupDelta) -> list[str] | None:
          for k, o, p in now],
         [{"dim": k[0], "deadline_day": k[1], "key": k[2], "county": k[3], "township": k[4],
           "pending": n} for k, n in deadlines],
+        [{**c, "dim": k[0], "bin": k[1], "bucket": k[2], "key": k[3], "county": k[4],
+          "township": k[5]} for k, c in fine],
     )
     return [orjson.dumps(rows).decode() for rows in tables]
 
 
 #: everything the rollups hold
-ROLLUP_TABLES = ("indicator_days", "indicator_months", "indicator_open", "indicator_deadlines")
+ROLLUP_TABLES = ("indicator_days", "indicator_months", "indicator_open", "indicator_deadlines",
+                 "indicator_fine")
 
 
 _HIST = len(MOMENTS) * 64  # ``what`` of the histogram hits: _HIST + bin
@@ -305,22 +360,24 @@ def _pivot_upsert(table: str, bucket: str, where: str) -> str:
                             f"    GROUP BY dim, {bucket}, key, county, township", bucket)
 
 
-def _grouping_sets() -> tuple[str, list[str]]:
-    """GROUPING SETS with one set per set of rollup rows (``ROLLUP_DIMS``), and the CASEs
-    naming each set's row (dim, key, county, township) from the GROUPING() bitmask."""
-    cols = [f"c.{d}" for d in DIMENSION_COLUMNS]
-    bits = len(cols)
+def _grouping_sets(dims: tuple[RollupDim, ...] = ROLLUP_DIMS, head: str = "h.bucket, h.what"
+                   ) -> tuple[str, list[str]]:
+    """GROUPING SETS with one set per set of rollup rows (``dims``), each grouped by
+    ``head`` too, and the CASEs naming each set's row (dim, key, county, township) from
+    the GROUPING() bitmask (over the dimension columns some set groups by)."""
+    grouped_by = [{c for c, on in ((r.column, True), ("county_code", r.county),
+                                   ("township_code", r.township)) if on and c} for r in dims]
+    used = [d for d in DIMENSION_COLUMNS if any(d in g for g in grouped_by)]
+    bits = len(used)
     sets: list[str] = []
     names: list[tuple[int, tuple[str, str, str, str]]] = []
-    for r in ROLLUP_DIMS:
-        grouped = {c for c, on in ((r.column, True), ("county_code", r.county),
-                                   ("township_code", r.township)) if on and c}
-        mask = sum(1 << (bits - 1 - i) for i, c in enumerate(DIMENSION_COLUMNS)
+    for r, grouped in zip(dims, grouped_by, strict=True):
+        mask = sum(1 << (bits - 1 - i) for i, c in enumerate(used)
                    if c not in grouped)  # GROUPING(): bit set = column not grouped
-        sets.append("(h.bucket, h.what" + "".join(f", c.{g}" for g in sorted(grouped)) + ")")
+        sets.append(f"({head}" + "".join(f", c.{g}" for g in sorted(grouped)) + ")")
         names.append((mask, _key_exprs(r, "c")))
     assert len({m for m, _ in names}) == len(names), "two row sets with one grouping"
-    grouping = f"GROUPING({', '.join(cols)})"
+    grouping = f"GROUPING({', '.join(f'c.{d}' for d in used)})"
     cases = [f"CASE {grouping} " + " ".join(f"WHEN {m} THEN {n[i]}" for m, n in names)
              + " END::text" for i in range(4)]
     return ", ".join(sets), cases
@@ -351,6 +408,35 @@ up_days AS (
 up_months AS (
     {_pivot_upsert("indicator_months", "date_trunc('month', bucket)::date",
                    f"WHERE dim = ANY({_MONTH_DIMS})")}
+    RETURNING 1
+)
+SELECT 1"""
+
+
+def rebuild_fine_sql() -> str:
+    """Add the fine histogram rows of the facts received in ``[$1, $2)`` (``$3``: as in
+    ``rebuild_buckets_sql``; facts without ``received_at`` have no handling time)."""
+    sets, (dim, key, county, township) = _grouping_sets(
+        tuple(r for r in ROLLUP_DIMS if r.name in FINE_DIMENSIONS), "f.bucket, f.fine")
+    return f"""WITH fine_hits AS (
+    SELECT {dim} AS dim, f.bucket, f.fine, {key} AS key, {county} AS county,
+           {township} AS township, count(*)::int AS n
+    FROM case_facts c CROSS JOIN {_ZONE} z
+    CROSS JOIN LATERAL (SELECT {_bucket("c.resolved_at")} AS bucket,
+                               {fine_bin_sql("c")} AS fine) f
+    WHERE ((c.received_at >= $1 AND c.received_at < $2) OR ($3 AND c.received_at IS NULL))
+      AND c.resolved_at IS NOT NULL AND c.received_at IS NOT NULL
+    GROUP BY GROUPING SETS ({sets})
+),
+fine_parts AS (
+    SELECT dim, {_split_fine("fine")} AS bin, {_split_fine("fine", part=True)} AS part,
+           bucket, key, county, township, n
+    FROM fine_hits
+),
+up_fine AS (
+    {_add_fine("SELECT dim, bin, bucket, key, county, township, " + ", ".join(
+        f"sum(n) FILTER (WHERE part = {i})" for i in range(FINE_SPLIT))
+        + " FROM fine_parts GROUP BY dim, bin, bucket, key, county, township")}
     RETURNING 1
 )
 SELECT 1"""
@@ -420,13 +506,29 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
                    f"AND deadline_day > {today}")
         return out
 
+    def fine_parts(dim: str, match: str, key: str, sign: int = 1) -> list[str]:
+        """The fine histogram's part for the rows of ``dim`` where ``match``: the bins some
+        row needs, every day of the window."""
+        neg = "" if sign > 0 else "-"
+        return [f"SELECT {key} AS key, bin, "
+                + ", ".join(f"{neg}{n} AS {n}" for n in PART_NAMES)
+                + f" FROM indicator_fine WHERE dim = {dim}{match} "
+                f"AND bin = ANY(ARRAY(SELECT DISTINCT bin FROM need)::smallint[]) "
+                f"AND {between(p.first, p.last)}"]
+
     parts = rollup_parts(dim, match, rkey)
+    fine: list[str] | None = fine_parts(dim, match, rkey) \
+        if p.dim in FINE_DIMENSIONS else None
     if p.key_column == "key" and p.match_column in ("county_code", "township_code"):
         # The null key of the group within the county (township): null-key rows carry no
         # county, so it is the county's own row minus the group's rows that carry it.
         own = f" AND key = {arg(p.match_value, 'text')}"
-        parts += rollup_parts(arg(p.match_column, "text"), own, "NULL::text")
+        mdim = arg(p.match_column, "text")
+        parts += rollup_parts(mdim, own, "NULL::text")
         parts += rollup_parts(dim, match, "NULL::text", -1)
+        if fine is not None:
+            fine += fine_parts(mdim, own, "NULL::text")
+            fine += fine_parts(dim, match, "NULL::text", -1)
     fwhere = "".join(f" AND {d.value} = {arg(v, 'text')}" for d, v in filters.items())
     # Due today, from the facts: deadlines of today that passed by now (and are in the window).
     lo = p.today_start if start is None else max(start, p.today_start)
@@ -459,12 +561,13 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     window = " AND ".join(
         ([f"resolved_at >= {arg(start, 'timestamptz')}"] if start is not None else [])
         + ([f"resolved_at < {arg(end, 'timestamptz')}"] if end is not None else [])) or "true"
+    fine_sql = None if fine is None else "\n    UNION ALL\n    ".join(fine)
     sql = f"""WITH parts AS (
     {union}
 ),{grouped}
 rows AS (  -- id: a hashable join key for the median (keys may be NULL)
     SELECT row_number() OVER () AS id, * FROM ({rows}) x
-),{_median_ctes(fkey, window, fwhere)}
+),{_median_ctes(fkey, window, fwhere, fine_sql)}
 SELECT r.key, r.is_total, {", ".join(f"r.{n}" for n in SUMMED[:-len(BIN_NAMES)])},
        CASE WHEN m.lo = m.hi THEN m.a ELSE m.a + 0.5::float8 * (m.b - m.a) END
            AS median_handling_hours
@@ -479,16 +582,62 @@ _HOURS = "(extract(epoch FROM resolved_at - received_at) / 3600.0)::float8"
 _HIST_ARRAY = "ARRAY[" + ", ".join(f"r.{b}" for b in BIN_NAMES) + "]"
 
 
-def _median_ctes(fkey: str, window: str, fwhere: str) -> str:
+_PART_ARRAY = "ARRAY[" + ", ".join(f"f.{n}" for n in PART_NAMES) + "]"
+
+
+def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None) -> str:
     """The exact median of each row (``percentile_cont(0.5)`` of the fact path).
 
     The histogram says in which bin(s) each row's two middle ranks lie, and how many of
-    the row's values come before that bin; only the facts of those bins (and of the
-    window) are then read, through the index ``case_facts_handling`` (bin, resolved_at),
-    ranked within their bin, and the middle value(s) picked. Every value of the row is in
-    the histogram (the rollups are written with the facts, and this is one statement, so
-    one snapshot), hence the ranks are exact; the interpolation is percentile_cont's
-    (``a + 0.5 * (b - a)`` in float8)."""
+    the row's values come before that bin. With ``fine`` (the rows' fine histogram parts
+    of those bins, for ``FINE_DIMENSIONS``) the same is found at the next level: which
+    part(s) of the bin, and how many values come before them. Only the facts of those
+    fine bins (or whole bins), in the window, are then read through the index
+    ``case_facts_handling`` (fine bin, resolved_at; covering: no heap visit), ranked, and
+    the middle value(s) picked. Every value of the row is in the histograms (the rollups
+    are written with the facts, and this is one statement, so one snapshot), hence the
+    ranks are exact; the interpolation is percentile_cont's (``a + 0.5 * (b - a)`` in
+    float8)."""
+    if fine is None:
+        # the bin's whole fine range
+        ranged = f"""
+ranged AS (
+    SELECT id, key, is_total, before, lo, hi, {_fine_of("bin", "0")} AS f_lo,
+           {_fine_of("bin", f"{FINE_SPLIT - 1}")} AS f_hi
+    FROM need WHERE bin NOT IN (0, {HANDLING_BINS - 1})
+    UNION ALL
+    SELECT id, key, is_total, before, lo, hi, {_fine_of("bin", "0")}, {_fine_of("bin", "0")}
+    FROM need WHERE bin IN (0, {HANDLING_BINS - 1})
+),"""
+    else:
+        ranged = f"""
+fine_parts AS (
+    {fine}
+),
+fine_rows AS (  -- each needed (row, bin): its parts, summed as the row's counts are
+    SELECT n.id, f.* FROM need n JOIN fine_parts f ON f.bin = n.bin WHERE n.is_total
+    UNION ALL
+    SELECT n.id, f.* FROM need n JOIN fine_parts f ON f.bin = n.bin AND f.key = n.key
+    WHERE NOT n.is_total
+    UNION ALL
+    SELECT n.id, f.* FROM need n JOIN fine_parts f ON f.bin = n.bin
+    WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL
+),
+fine_hist AS (
+    SELECT n.id, n.key, n.is_total, n.lo, n.hi, n.bin, p.i::int - 1 AS part, p.n,
+           n.before + (sum(p.n) OVER w)::bigint - p.n AS before
+    FROM (SELECT id, bin, {", ".join(f"sum({x})::bigint AS {x}" for x in PART_NAMES)}
+          FROM fine_rows GROUP BY id, bin) f
+    JOIN need n ON n.id = f.id AND n.bin = f.bin
+    CROSS JOIN LATERAL unnest({_PART_ARRAY}) WITH ORDINALITY AS p(n, i)
+    WHERE p.n > 0
+    WINDOW w AS (PARTITION BY n.id, n.bin ORDER BY p.i)
+),
+ranged AS (  -- the parts holding rank lo or hi
+    SELECT id, key, is_total, before, lo, hi, {_fine_of("bin", "part")} AS f_lo,
+           {_fine_of("bin", "part")} AS f_hi
+    FROM fine_hist WHERE before <= hi AND before + n > lo
+),"""
     return f"""
 hist AS (
     SELECT r.id, r.key, r.is_total, b.i::int - 1 AS bin, b.n,  -- bigint: integer division
@@ -501,28 +650,28 @@ hist AS (
 need AS (  -- the bins holding rank lo = (total - 1) / 2 or hi = total / 2 (0-based)
     SELECT id, key, is_total, bin, before, (total - 1) / 2 AS lo, total / 2 AS hi FROM hist
     WHERE before <= total / 2 AND before + n > (total - 1) / 2
-),
-facts AS MATERIALIZED (  -- the window's disposed facts in the bins some row needs
-    SELECT d.bin, v.key, v.h FROM (SELECT DISTINCT bin FROM need) d
+),{ranged}
+facts AS MATERIALIZED (  -- the window's disposed facts in the fine bins some row needs
+    SELECT d.f_lo, v.key, v.h FROM (SELECT DISTINCT f_lo, f_hi FROM ranged) d
     CROSS JOIN LATERAL (
         SELECT {fkey} AS key, {_HOURS} AS h FROM case_facts
-        WHERE {handling_bin_sql()} = d.bin AND {window}
+        WHERE {fine_bin_sql()} BETWEEN d.f_lo AND d.f_hi AND {window}
           AND resolved_at IS NOT NULL AND received_at IS NOT NULL{fwhere}
         OFFSET 0  -- not pulled up: one index range scan per bin, not a scan of the table
     ) v
 ),
 matched AS (  -- equality joins (hashed), the total and the null key apart
-    SELECT n.*, f.h FROM need n JOIN facts f ON f.bin = n.bin WHERE n.is_total
+    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo WHERE n.is_total
     UNION ALL
-    SELECT n.*, f.h FROM need n JOIN facts f ON f.bin = n.bin AND f.key = n.key
+    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo AND f.key = n.key
     WHERE NOT n.is_total
     UNION ALL
-    SELECT n.*, f.h FROM need n JOIN facts f ON f.bin = n.bin
+    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo
     WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL
 ),
 vals AS (
     SELECT id, lo, hi, h,
-           before - 1 + row_number() OVER (PARTITION BY id, bin ORDER BY h) AS rank
+           before - 1 + row_number() OVER (PARTITION BY id, f_lo ORDER BY h) AS rank
     FROM matched
 ),
 median AS (

@@ -12,12 +12,14 @@ from civicgrid_shared.logs import get_logger
 from civicgrid_analytics.adapters.rollup_sql import (
     ROLLUP_TABLES,
     rebuild_buckets_sql,
+    rebuild_fine_sql,
     rebuild_now_sql,
 )
 
 log = get_logger(__name__)
 
 _BUCKETS = rebuild_buckets_sql()
+_FINE = rebuild_fine_sql()
 _NOW = rebuild_now_sql()
 
 
@@ -41,6 +43,7 @@ async def rebuild_rollups(conn: Conn, chunk: timedelta = timedelta(days=7)) -> i
     lo: datetime | None = first
     while lo is not None and lo <= last:
         await conn.execute(_BUCKETS, lo, lo + chunk, False)
+        await conn.execute(_FINE, lo, lo + chunk, False)
         lo += chunk
     await conn.execute(_BUCKETS, None, None, True)  # the facts without received_at
     await conn.execute(_NOW)

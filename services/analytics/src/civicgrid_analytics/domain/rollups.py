@@ -27,9 +27,10 @@ What is where:
   (``resolved_at`` − ``received_at``) over ``HANDLING_BIN_EDGES`` (38 bins, from a
   quarter of an hour under 1 h to 720 h from 30 to 90 days, plus one bin below 0 and one
   from 90 days on). It does not estimate the median: it says in which bin the two middle
-  values of a row lie and how many values come before it, so the query reads only the
-  facts of that bin (``adapters/rollup_sql.py``) and the median served is exactly
-  ``percentile_cont(0.5)`` of the fact-based query.
+  values of a row lie and how many values come before it. For the coarser dimensions
+  (``FINE_DIMENSIONS``) a second level, each bin in 16 parts per day, narrows that to one
+  part. The query then reads only the facts of that bin or part (``adapters/rollup_sql.py``)
+  and the median served is exactly ``percentile_cont(0.5)`` of the fact-based query.
 
 Keys: every rollup row has a dimension (``TOTAL`` or a ``Dimension``), the fact's value
 of it, and the fact's ``county_code`` (and ``township_code`` for the dimensions below a
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -91,6 +93,12 @@ MONTH_DIMENSIONS: frozenset[str] = frozenset(
     {r.name for r in ROLLUP_DIMS} - {
         Dimension.COMMUNITY.value, Dimension.GRID.value, Dimension.GRID_WORKER.value,
         Dimension.UNIT.value})
+
+
+#: dimensions with a fine histogram (see ``FINE_SPLIT``): the same as the monthly rows.
+#: A fine row per grid, community, unit and worker would be nearly one row per disposed
+#: case; their keys hold few facts per bin, so the median reads the bin's facts.
+FINE_DIMENSIONS: frozenset[str] = MONTH_DIMENSIONS
 
 
 # -- what a fact contributes -----------------------------------------------------------
@@ -195,6 +203,49 @@ def handling_bin(handling: timedelta) -> int:
     # bin i = how many edges are <= it (an integer count of microseconds: exact)
     us = (handling.days * 86_400 + handling.seconds) * 1_000_000 + handling.microseconds
     return bisect.bisect_right(BIN_EDGES_US, us)
+
+
+#: The second level of the histogram: each bin with two finite edges is split into
+#: ``FINE_SPLIT`` equal parts (bins 0 and 37, open-ended, are not). Kept per day for the
+#: coarser dimensions (``FINE_DIMENSIONS``, table ``indicator_fine``), it narrows the facts
+#: the exact median reads to one part of a bin: at 10 million cases a 30-day total's bin
+#: held ~52,000 facts (BENCHMARKS.md, session 7).
+FINE_SPLIT = 16
+FINE_EDGES_US: tuple[int, ...] = (*(
+    lo + k * (hi - lo) // FINE_SPLIT
+    for lo, hi in itertools.pairwise(BIN_EDGES_US) for k in range(FINE_SPLIT)),
+    BIN_EDGES_US[-1])
+assert all((hi - lo) % FINE_SPLIT == 0 for lo, hi in itertools.pairwise(BIN_EDGES_US)), \
+    "the parts' edges are not whole microseconds"
+#: the fine bins: 0 below 0 h, 1 + 16 * (bin - 1) + part for the finite bins, the last
+#: one from the last edge on
+FINE_BINS = len(FINE_EDGES_US) + 1
+PART_NAMES: tuple[str, ...] = tuple(f"s{i:02d}" for i in range(FINE_SPLIT))
+
+
+def fine_bin(handling: timedelta) -> int:
+    """The fine bin of one handling time (as ``handling_bin``: edges <= it)."""
+    us = (handling.days * 86_400 + handling.seconds) * 1_000_000 + handling.microseconds
+    return bisect.bisect_right(FINE_EDGES_US, us)
+
+
+def split_fine(fine: int) -> tuple[int, int]:
+    """(bin, part) of a fine bin."""
+    if fine == 0:
+        return 0, 0
+    if fine == FINE_BINS - 1:
+        return HANDLING_BINS - 1, 0
+    return 1 + (fine - 1) // FINE_SPLIT, (fine - 1) % FINE_SPLIT
+
+
+def fine_range(bin_: int) -> tuple[int, int]:
+    """The fine bins of a bin, first and last."""
+    if bin_ == 0:
+        return 0, 0
+    if bin_ == HANDLING_BINS - 1:
+        return FINE_BINS - 1, FINE_BINS - 1
+    first = 1 + (bin_ - 1) * FINE_SPLIT
+    return first, first + FINE_SPLIT - 1
 
 
 def deadline_at(fact: Fact) -> datetime | None:
@@ -336,7 +387,20 @@ def keys_of(fact: Fact) -> list[RollupKey]:
 # -- the write path: a batch's changes, summed per rollup row ---------------------------
 
 BucketKey = tuple[str, date, str | None, str | None, str | None]  # dim, day, key, county, township
+FineKey = tuple[str, int, date, str | None, str | None, str | None]  # dim, bin, day, key, ...
 Counts = dict[str, int]
+
+
+def fine_place(fact: Fact | None, zone: ZoneInfo) -> tuple[date, int, str] | None:
+    """Where a disposed fact counts in the fine histogram: (day of ``resolved_at``, bin,
+    part name); None if it has no handling time."""
+    if fact is None:
+        return None
+    resolved, received = fact.get("resolved_at"), fact.get("received_at")
+    if resolved is None or received is None:
+        return None
+    bin_, part = split_fine(fine_bin(resolved - received))
+    return resolved.astimezone(zone).date(), bin_, PART_NAMES[part]
 
 
 class RollupDelta:
@@ -349,7 +413,9 @@ class RollupDelta:
 
     - ``days`` / ``months``: per day (the 1st of the month) {counter or bin name: n};
     - ``now``: [open, pending];
-    - ``deadlines``: per deadline day, the pending ones.
+    - ``deadlines``: per deadline day, the pending ones;
+    - ``fine``: per (dim, bin, day, key, county, township) {part name: n}, for the keys
+      of ``FINE_DIMENSIONS``.
 
     ``rows`` lists them by table row. Nested by rollup key first: a fact touches its
     ~14 keys and a few days each, and the key tuples are shared by all of them.
@@ -361,6 +427,7 @@ class RollupDelta:
         self.months: dict[RollupKey, dict[date, Counts]] = {}
         self.now: dict[RollupKey, list[int]] = {}
         self.deadlines: dict[RollupKey, dict[date, int]] = {}
+        self.fine: dict[FineKey, Counts] = {}
 
     def move(self, old: Fact | None, new: Fact | None) -> None:
         old_keys = keys_of(old) if old is not None else []
@@ -374,6 +441,14 @@ class RollupDelta:
                 self._add(old_keys, {k: -n for k, n in hits(old, self.zone).items()})
             if new is not None:
                 self._add(new_keys, hits(new, self.zone))
+        if old is None or new is None or old_keys != new_keys \
+                or old.get("resolved_at") != new.get("resolved_at") \
+                or old.get("received_at") != new.get("received_at"):
+            placed, place = fine_place(old, self.zone), fine_place(new, self.zone)
+            if placed != place or old_keys != new_keys:
+                for where, keys, sign in ((placed, old_keys, -1), (place, new_keys, 1)):
+                    if where is not None:
+                        self._add_fine(keys, where, sign)
         was, now = self._now_of(old), self._now_of(new)
         if was == now and old_keys == new_keys:
             return
@@ -390,13 +465,23 @@ class RollupDelta:
                     days[deadline_day] = days.get(deadline_day, 0) + sign
 
     def rows(self) -> tuple[list[tuple[BucketKey, Counts]], list[tuple[BucketKey, Counts]],
-                            list[tuple[RollupKey, int, int]], list[tuple[BucketKey, int]]]:
-        """(day rows, month rows, now rows, deadline rows) that add something: a bucket
-        row's counts without zeros; (key, open, pending); (key, pending)."""
+                            list[tuple[RollupKey, int, int]], list[tuple[BucketKey, int]],
+                            list[tuple[FineKey, Counts]]]:
+        """(day rows, month rows, now rows, deadline rows, fine rows) that add something:
+        a bucket row's counts without zeros; (key, open, pending); (key, pending)."""
         now = [(k, v[0], v[1]) for k, v in self.now.items() if v[0] or v[1]]
         deadlines = [((k[0], day, k[1], k[2], k[3]), n)
                      for k, by_day in self.deadlines.items() for day, n in by_day.items() if n]
-        return _bucket_rows(self.days), _bucket_rows(self.months), now, deadlines
+        fine = [(k, {n: v for n, v in c.items() if v}) for k, c in self.fine.items()
+                if any(c.values())]
+        return _bucket_rows(self.days), _bucket_rows(self.months), now, deadlines, fine
+
+    def _add_fine(self, keys: list[RollupKey], where: tuple[date, int, str], sign: int) -> None:
+        day, bin_, part = where
+        for dim, key, county, township in keys:
+            if dim in FINE_DIMENSIONS:
+                row = self.fine.setdefault((dim, bin_, day, key, county, township), {})
+                row[part] = row.get(part, 0) + sign
 
     def _now_of(self, fact: Fact | None) -> tuple[int, int, date | None] | None:
         """(open, pending, the deadline's day if pending); None if it counts in neither."""
@@ -468,6 +553,8 @@ class RollupPlan:
     month_from: date | None
     month_to: date | None
     day_ranges: tuple[tuple[date | None, date | None], ...]
+    first: date | None  # the window's days, [first, last) (None: unbounded)
+    last: date | None
     today: date
     today_start: datetime
     tomorrow_start: datetime
@@ -545,5 +632,5 @@ def plan(start: datetime | None, end: datetime | None, now: datetime,
         else:
             use_months = False
     return RollupPlan(dim, key_column, match_column, match_value, use_months, month_from,
-                      month_to, ranges, today, midnight(today, tz),
+                      month_to, ranges, first, last, today, midnight(today, tz),
                       midnight(today + timedelta(days=1), tz))
