@@ -654,9 +654,11 @@ need AS (  -- the bins holding rank lo = (total - 1) / 2 or hi = total / 2 (0-ba
 ),{ranged}
 facts AS MATERIALIZED (  -- the window's disposed facts in the fine bins some row needs
     SELECT d.f_lo, v.key, v.h FROM (SELECT DISTINCT f_lo, f_hi FROM ranged) d
+    -- one fine bin at a time: then the window on resolved_at bounds the index range too
+    CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
     CROSS JOIN LATERAL (
         SELECT {fkey} AS key, {_HOURS} AS h FROM case_facts
-        WHERE {fine_bin_sql()} BETWEEN d.f_lo AND d.f_hi AND {window}
+        WHERE {fine_bin_sql()} = g.f AND {window}
           AND resolved_at IS NOT NULL AND received_at IS NOT NULL{fwhere}
         OFFSET 0  -- not pulled up: one index range scan per bin, not a scan of the table
     ) v
