@@ -595,6 +595,9 @@ async def main() -> None:
     ap.add_argument("--events", choices=("original", "reference"), default="original",
                     help="the ingest events' dimension values (see _events)")
     ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--query", action="append", metavar="NAME",
+                    help="query phase: only this query (by its name, e.g. '30d by county'; "
+                         "repeatable)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="connections filling at once (1: the rollups in one transaction, "
                          "as the service rebuilds them)")
@@ -665,6 +668,12 @@ async def _run(a: argparse.Namespace) -> None:
         queries = [*_queries(now, ref), ("24h (not midnight) by county", IndicatorQuery(
             now - timedelta(hours=24), now, now, Dimension.COUNTY))]
         print(f"load average before the queries: {_load()}", flush=True)
+        if a.query:
+            unknown = set(a.query) - {name for name, _ in queries}
+            if unknown:
+                raise SystemExit(f"unknown --query {sorted(unknown)}; the queries are: "
+                                 + "; ".join(name for name, _ in queries))
+            queries = [(name, q) for name, q in queries if name in a.query]
         for name, q in queries:
             paths: list[QueryPath | None] = [None]
             if not a.no_facts:
