@@ -245,6 +245,36 @@ async def test_the_set_based_rebuild_gives_the_incremental_rollups(
         assert await _snapshot(conn) == incremental
 
 
+async def test_a_store_without_fine_rows_answers_exactly_and_fills_them_at_start(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    """As after migration 0105 on a store with facts: the rollups are ready but the fine
+    histogram rows are not. The medians are still exact (whole bins are read), and the
+    service's start fills the fine rows only, to what the writes made."""
+    p, schema = pool
+    rnd = random.Random(13)
+    events, ref = history(rnd, cases=150)
+    await _deliver(p, schema, events, rnd)
+    async with p.acquire() as conn:
+        incremental = await _snapshot(conn)
+        assert incremental["fine"]
+        await conn.execute("TRUNCATE indicator_fine")
+        await conn.execute("UPDATE rollup_state SET fine_ready = false")
+    cfg = view_settings(AnalyticsSettings())
+    async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
+        for q in _queries(ref)[:40]:
+            a = await views.indicators(uow, q, cfg, "rollups")
+            b = await views.indicators(uow, q, cfg, "facts")
+            _same(a["total"], b["total"], f"{q.start}..{q.end} by {q.group_by}")
+            for ra, rb in zip(a["rows"], b["rows"], strict=True):
+                _same(ra, rb, f"{q.group_by}: {ra['key']}")
+    runtime = AnalyticsRuntime("analytics", schema, AnalyticsSettings(), MIGRATIONS,
+                               topics=TOPICS)
+    await runtime.prepare_store(p)
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT fine_ready FROM rollup_state") is True
+        assert await _snapshot(conn) == incremental
+
+
 async def test_two_consumers_writing_the_same_facts_at_once_lose_no_count(
         pool: tuple[asyncpg.Pool, str]) -> None:
     """The events of the same appeals through two consumers at once: new facts inserted

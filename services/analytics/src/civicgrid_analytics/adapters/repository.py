@@ -41,6 +41,7 @@ _STORED = ("SELECT (SELECT tz FROM rollup_state) AS tz, array(SELECT appeal_id F
 class RollupState:
     tz: str  # the zone of the day buckets
     ready: bool  # the rollups hold every stored fact
+    fine_ready: bool = True  # ... and so does indicator_fine (see migration 0105)
 
 
 class FactRepository:
@@ -101,8 +102,9 @@ class FactRepository:
             await self._conn.fetchval(WRITE_DELTA, *params)
 
     async def rollup_state(self) -> RollupState:
-        row = await self._conn.fetchrow("SELECT tz, ready FROM rollup_state")
-        return RollupState(row["tz"], row["ready"]) if row else RollupState(CITY_TZ, False)
+        row = await self._conn.fetchrow("SELECT tz, ready, fine_ready FROM rollup_state")
+        return RollupState(row["tz"], row["ready"], row["fine_ready"]) if row \
+            else RollupState(CITY_TZ, False, False)
 
     async def indicators(self, q: IndicatorQuery, path: Path | None = None
                          ) -> tuple[list[dict[str, Any]], Path]:
@@ -110,8 +112,10 @@ class FactRepository:
         when they can answer the query, else the facts; ``path`` forces one: tests and
         rebuild compare both). The total row has ``key`` None and ``is_total``."""
         plan = None
+        fine = False
         if path != "facts":
             state = await self.rollup_state()
+            fine = state.fine_ready
             if state.ready:
                 plan = rollups.plan(q.start, q.end, q.now, q.group_by, q.filters, state.tz)
             if plan is None and path == "rollups":
@@ -119,7 +123,7 @@ class FactRepository:
         if plan is None:
             sql, params = q.sql()
             return [dict(r) for r in await self._conn.fetch(sql, *params)], "facts"
-        sql, params = rollup_query(plan, q.group_by, q.filters, q.start, q.end, q.now)
+        sql, params = rollup_query(plan, q.group_by, q.filters, q.start, q.end, q.now, fine)
         await self._conn.execute(_NO_JIT)
         return [dict(r) for r in await self._conn.fetch(sql, *params)], "rollups"
 

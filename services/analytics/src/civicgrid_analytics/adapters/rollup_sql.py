@@ -454,9 +454,11 @@ def rebuild_now_sql() -> str:
 
 def rollup_query(p: RollupPlan, group_by: Dimension | None,
                  filters: dict[Dimension, str], start: datetime | None,
-                 end: datetime | None, now: datetime) -> tuple[str, list[Any]]:
+                 end: datetime | None, now: datetime, fine: bool = True
+                 ) -> tuple[str, list[Any]]:
     """One statement: month rows + day rows + the now figures + today's parts from facts,
-    and the exact median of every row (``_median_ctes``). Rows: the total first, then the
+    and the exact median of every row (``_median_ctes``; ``fine``: the fine rows may be
+    read, i.e. ``indicator_fine`` holds every fact). Rows: the total first, then the
     keys in order, the null key last (as the fact-based query).
 
     Bucket bounds are always given (``date.min`` / ``date.max`` for an open end) so that
@@ -517,8 +519,8 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
                 f"AND {between(p.first, p.last)}"]
 
     parts = rollup_parts(dim, match, rkey)
-    fine: list[str] | None = fine_parts(dim, match, rkey) \
-        if p.dim in FINE_DIMENSIONS else None
+    fine_rows: list[str] | None = fine_parts(dim, match, rkey) \
+        if fine and p.dim in FINE_DIMENSIONS else None
     if p.key_column == "key" and p.match_column in ("county_code", "township_code"):
         # The null key of the group within the county (township): null-key rows carry no
         # county, so it is the county's own row minus the group's rows that carry it.
@@ -526,9 +528,9 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
         mdim = arg(p.match_column, "text")
         parts += rollup_parts(mdim, own, "NULL::text")
         parts += rollup_parts(dim, match, "NULL::text", -1)
-        if fine is not None:
-            fine += fine_parts(mdim, own, "NULL::text")
-            fine += fine_parts(dim, match, "NULL::text", -1)
+        if fine_rows is not None:
+            fine_rows += fine_parts(mdim, own, "NULL::text")
+            fine_rows += fine_parts(dim, match, "NULL::text", -1)
     fwhere = "".join(f" AND {d.value} = {arg(v, 'text')}" for d, v in filters.items())
     # Due today, from the facts: deadlines of today that passed by now (and are in the window).
     # Counted per key here (thousands of facts at 10 M cases; one row each into the union
@@ -562,7 +564,7 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     window = " AND ".join(
         ([f"resolved_at >= {arg(start, 'timestamptz')}"] if start is not None else [])
         + ([f"resolved_at < {arg(end, 'timestamptz')}"] if end is not None else [])) or "true"
-    fine_sql = None if fine is None else "\n    UNION ALL\n    ".join(fine)
+    fine_sql = None if fine_rows is None else "\n    UNION ALL\n    ".join(fine_rows)
     sql = f"""WITH parts AS (
     {union}
 ),{grouped}

@@ -18,9 +18,11 @@ CREATE TABLE indicator_fine (
 CREATE UNIQUE INDEX indicator_fine_pk ON indicator_fine
     (dim, bin, bucket, key, county_code, township_code) NULLS NOT DISTINCT;
 
--- A store with facts has no fine rows yet: the service rebuilds the rollups at start
--- (rollups.ensure_rollups); until then queries are answered from the facts.
-UPDATE rollup_state SET ready = NOT EXISTS (SELECT 1 FROM case_facts);
+-- Whether indicator_fine holds every stored fact. A store with facts has no fine rows yet:
+-- the service fills them at start (rollup_store.ensure_rollups, the fine rows only); until
+-- then a rollup answer's median reads whole bins (exact, slower).
+ALTER TABLE rollup_state ADD COLUMN fine_ready boolean NOT NULL DEFAULT true;
+UPDATE rollup_state SET fine_ready = NOT EXISTS (SELECT 1 FROM case_facts);
 
 -- The fine bin of a handling time (domain/rollups.py fine_bin: bin i = the number of edges
 -- <= it, in microseconds; a unit test checks these edges). A function: the 577 edges as an
