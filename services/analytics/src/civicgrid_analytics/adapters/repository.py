@@ -106,8 +106,8 @@ class FactRepository:
         return RollupState(row["tz"], row["ready"], row["fine_ready"]) if row \
             else RollupState(CITY_TZ, False, False)
 
-    async def indicators(self, q: IndicatorQuery, path: Path | None = None
-                         ) -> tuple[list[dict[str, Any]], Path]:
+    async def indicators(self, q: IndicatorQuery, path: Path | None = None,
+                         median: bool = True) -> tuple[list[dict[str, Any]], Path]:
         """Counts and medians by event time, and which path computed them (the rollups
         when they can answer the query, else the facts; ``path`` forces one: tests and
         rebuild compare both). The total row has ``key`` None and ``is_total``."""
@@ -123,7 +123,8 @@ class FactRepository:
         if plan is None:
             sql, params = q.sql()
             return [dict(r) for r in await self._conn.fetch(sql, *params)], "facts"
-        sql, params = rollup_query(plan, q.group_by, q.filters, q.start, q.end, q.now, fine)
+        sql, params = rollup_query(plan, q.group_by, q.filters, q.start, q.end, q.now, fine,
+                                   median)
         await self._conn.execute(_NO_JIT)
         return [dict(r) for r in await self._conn.fetch(sql, *params)], "rollups"
 

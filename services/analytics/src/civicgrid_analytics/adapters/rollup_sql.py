@@ -454,12 +454,14 @@ def rebuild_now_sql() -> str:
 
 def rollup_query(p: RollupPlan, group_by: Dimension | None,
                  filters: dict[Dimension, str], start: datetime | None,
-                 end: datetime | None, now: datetime, fine: bool = True
-                 ) -> tuple[str, list[Any]]:
+                 end: datetime | None, now: datetime, fine: bool = True,
+                 median: bool = True) -> tuple[str, list[Any]]:
     """One statement: month rows + day rows + the now figures + today's parts from facts,
     and the exact median of every row (``_median_ctes``; ``fine``: the fine rows may be
-    read, i.e. ``indicator_fine`` holds every fact). Rows: the total first, then the
-    keys in order, the null key last (as the fact-based query).
+    read, i.e. ``indicator_fine`` holds every fact; without ``median`` it is NULL, for a
+    caller that does not show it: most of the cost of a grouping by a fine dimension).
+    Rows: the total first, then the keys in order, the null key last (as the fact-based
+    query).
 
     Bucket bounds are always given (``date.min`` / ``date.max`` for an open end) so that
     every part is a range scan of its table's one index. The rows are grouped by key with
@@ -520,7 +522,7 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
 
     parts = rollup_parts(dim, match, rkey)
     fine_rows: list[str] | None = fine_parts(dim, match, rkey) \
-        if fine and p.dim in FINE_DIMENSIONS else None
+        if median and fine and p.dim in FINE_DIMENSIONS else None
     if p.key_column == "key" and p.match_column in ("county_code", "township_code"):
         # The null key of the group within the county (township): null-key rows carry no
         # county, so it is the county's own row minus the group's rows that carry it.
@@ -560,6 +562,16 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
         grouped = f"grouped AS (SELECT key, false AS is_total, {sums} FROM parts GROUP BY key),"
         rows = (f"SELECT NULL::text AS key, true AS is_total, {sums} FROM grouped\n"
                 "    UNION ALL SELECT * FROM grouped")
+    counts = ", ".join(f"r.{n}" for n in SUMMED[:-len(BIN_NAMES)])
+    if not median:
+        more = f",\n{grouped.rstrip(',')}" if grouped else ""
+        sql = f"""WITH parts AS (
+    {union}
+){more}
+SELECT r.key, r.is_total, {counts}, NULL::float8 AS median_handling_hours
+FROM ({rows}) r
+ORDER BY r.is_total DESC, r.key NULLS LAST"""
+        return sql, params
     # The median's facts: disposed in the window (the histogram's buckets, by resolved_at).
     window = " AND ".join(
         ([f"resolved_at >= {arg(start, 'timestamptz')}"] if start is not None else [])
@@ -571,7 +583,7 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
 rows AS (  -- id: a hashable join key for the median (keys may be NULL)
     SELECT row_number() OVER () AS id, * FROM ({rows}) x
 ),{_median_ctes(fkey, window, fwhere, fine_sql)}
-SELECT r.key, r.is_total, {", ".join(f"r.{n}" for n in SUMMED[:-len(BIN_NAMES)])},
+SELECT r.key, r.is_total, {counts},
        CASE WHEN m.lo = m.hi THEN m.a ELSE m.a + 0.5::float8 * (m.b - m.a) END
            AS median_handling_hours
 FROM rows r LEFT JOIN median m ON m.id = r.id

@@ -39,11 +39,12 @@ def _counts_something(row: dict[str, Any]) -> bool:
 
 
 async def indicators(uow: AnalyticsUnitOfWork, q: IndicatorQuery, cfg: ViewSettings,
-                     path: Path | None = None) -> dict[str, Any]:
+                     path: Path | None = None, median: bool = True) -> dict[str, Any]:
     """The indicators of a window; ``source`` says whether the rollups or the facts
     answered (README, "Which path serves what"). A key is listed when it has something
-    to count (in the window, or open now)."""
-    raw, source = await uow.facts.indicators(q, path)
+    to count (in the window, or open now). ``median`` False: a caller that does not show
+    ``median_handling_hours`` may leave it out of a rollup answer (null)."""
+    raw, source = await uow.facts.indicators(q, path, median)
     total = next((r for r in raw if r["is_total"]), None) or {}
     rows = [row for r in raw if not r["is_total"]
             if _counts_something(row := {"key": r["key"], **finish(r, cfg.indicators)})]
@@ -62,7 +63,9 @@ async def ranking(uow: AnalyticsUnitOfWork, dim: Dimension, start: datetime | No
                   min_cases: int | None = None, filters: dict[Dimension, str] | None = None,
                   limit: int = 100) -> dict[str, Any]:
     q = IndicatorQuery(start, end, now, dim, filters or {})
-    data = await indicators(uow, q, cfg)
+    # The score and the fields shown use no median: at 10 M cases the medians of a
+    # grouping by unit cost seconds (BENCHMARKS.md, session 7).
+    data = await indicators(uow, q, cfg, median=False)
     threshold = cfg.min_cases if min_cases is None else min_cases
     ranked, unranked = rank(data["rows"], cfg.weights, threshold)
     w = cfg.weights
