@@ -468,6 +468,8 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     a hash, and the total is summed from the grouped rows (cheaper than grouping sets).
     """
     params: list[Any] = []
+    # the histogram's columns only for the median
+    summed = SUMMED if median else SUMMED[:-len(BIN_NAMES)]
 
     def arg(value: Any, cast: str) -> str:
         params.append(value)
@@ -484,7 +486,7 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
         neg = "" if sign > 0 else "-"
         return "SELECT " + ", ".join([f"{key} AS key"] + [
             f"{neg}({values[n]}) AS {n}" if n in values else f"NULL::int AS {n}"
-            for n in SUMMED])
+            for n in summed])
 
     def between(lo: date | None, hi: date | None) -> str:
         return (f"bucket >= {arg(lo or date.min, 'date')} "
@@ -554,7 +556,7 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
         f"AND deadline_at >= {nowp} AND deadline_at < {arg(p.tomorrow_start, 'timestamptz')} "
         f"AND (resolved_at IS NULL OR reopened_at > resolved_at){fwhere} GROUP BY 1")
     union = "\n    UNION ALL\n    ".join(parts)
-    sums = ", ".join(f"sum({n})::bigint AS {n}" for n in SUMMED)  # not numeric
+    sums = ", ".join(f"sum({n})::bigint AS {n}" for n in summed)  # not numeric
     if p.key_column is None:
         rows = f"SELECT NULL::text AS key, true AS is_total, {sums} FROM parts"
         grouped = ""
