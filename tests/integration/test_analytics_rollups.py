@@ -179,6 +179,19 @@ async def _snapshot(conn: Conn) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+async def _rollups_as_facts(uow: AnalyticsUnitOfWork, q: IndicatorQuery) -> dict[str, Any]:
+    """The rollups' answer to ``q``, after checking it is the facts' answer."""
+    cfg = view_settings(AnalyticsSettings())
+    a = await views.indicators(uow, q, cfg, "rollups")
+    b = await views.indicators(uow, q, cfg, "facts")
+    what = f"{q.start}..{q.end} by {q.group_by} where {q.filters}"
+    _same(a["total"], b["total"], what)
+    assert [r["key"] for r in a["rows"]] == [r["key"] for r in b["rows"]], what
+    for ra, rb in zip(a["rows"], b["rows"], strict=True):
+        _same(ra, rb, f"{what}: {ra['key']}")
+    return a
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_rollups_answer_exactly_what_the_facts_answer(
         pool: tuple[asyncpg.Pool, str], seed: int) -> None:
@@ -191,13 +204,8 @@ async def test_rollups_answer_exactly_what_the_facts_answer(
     async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
         assert await uow.conn.fetchval("SELECT count(*) FROM case_facts") == 160
         for q in _queries(ref):
-            a = await views.indicators(uow, q, cfg, "rollups")
-            b = await views.indicators(uow, q, cfg, "facts")
+            a = await _rollups_as_facts(uow, q)
             what = f"{q.start}..{q.end} by {q.group_by} where {q.filters}"
-            _same(a["total"], b["total"], what)
-            assert [r["key"] for r in a["rows"]] == [r["key"] for r in b["rows"]], what
-            for ra, rb in zip(a["rows"], b["rows"], strict=True):
-                _same(ra, rb, f"{what}: {ra['key']}")
             if checked % 10 == 0:  # without the median (the rankings): the same counts
                 c = await views.indicators(uow, q, cfg, "rollups", median=False)
                 for rc, ra in zip([c["total"], *c["rows"]], [a["total"], *a["rows"]],
@@ -265,14 +273,9 @@ async def test_a_store_without_fine_rows_answers_exactly_and_fills_them_at_start
         assert incremental["fine"]
         await conn.execute("TRUNCATE indicator_fine")
         await conn.execute("UPDATE rollup_state SET fine_ready = false")
-    cfg = view_settings(AnalyticsSettings())
     async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
         for q in _queries(ref)[:40]:
-            a = await views.indicators(uow, q, cfg, "rollups")
-            b = await views.indicators(uow, q, cfg, "facts")
-            _same(a["total"], b["total"], f"{q.start}..{q.end} by {q.group_by}")
-            for ra, rb in zip(a["rows"], b["rows"], strict=True):
-                _same(ra, rb, f"{q.group_by}: {ra['key']}")
+            await _rollups_as_facts(uow, q)
     runtime = AnalyticsRuntime("analytics", schema, AnalyticsSettings(), MIGRATIONS,
                                topics=TOPICS)
     await runtime.prepare_store(p)

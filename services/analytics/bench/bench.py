@@ -459,8 +459,8 @@ async def _rollups_in_parallel(conns: Sequence[asyncpg.Connection],
         chunks.append((lo, lo + chunk, False))
         lo += chunk
     chunks.append((None, None, True))
-    await _in_parallel(conns, [(sql, c) for c in chunks
-                               for sql in (rebuild_buckets_sql(), rebuild_fine_sql())])
+    statements = (rebuild_buckets_sql(), rebuild_fine_sql())
+    await _in_parallel(conns, [(sql, c) for c in chunks for sql in statements])
     await main.execute(rebuild_now_sql())
     await main.execute("UPDATE rollup_state SET ready = true")
 
