@@ -92,10 +92,10 @@ _EDGES = "ARRAY[" + ",".join(str(e) for e in BIN_EDGES_US) + "]::numeric[]"
 
 
 def handling_bin_sql(alias: str) -> str:
-    """The histogram bin of a fact's handling time (bin i = number of edges <= it)."""
-    a = f"{alias}." if alias else ""
-    return (f"width_bucket(extract(epoch FROM {a}resolved_at - {a}received_at) * 1000000, "
-            f"{_EDGES})")
+    """The histogram bin of a fact's handling time (bin i = number of edges <= it): the
+    rebuild's day rows (the index reads the fine bin, ``fine_bin_sql``)."""
+    return (f"width_bucket(extract(epoch FROM {alias}.resolved_at - {alias}.received_at) "
+            f"* 1000000, {_EDGES})")
 
 
 def fine_bin_sql(alias: str = "") -> str:
