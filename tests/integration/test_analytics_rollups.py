@@ -1,6 +1,7 @@
 """Rollups against the facts on a real PostgreSQL: random case histories (reassigned,
 extended, reopened, moved to another territory, some events twice), delivered in random
-order and batches through analytics' own consumer; then every query the rollups answer
+order and batches through analytics' own consumer and folded by its projection (also
+while it consumes); then every query the rollups answer
 must give exactly the figures the fact-based query gives (counts, rates and the median),
 and the set-based rebuild must give the same rollup rows as
 the incremental writes (and the service's start fills rollups that lack facts)."""
@@ -34,6 +35,7 @@ from civicgrid_analytics.domain.indicators import COUNT_FIELDS, RATES, Dimension
 from civicgrid_analytics.domain.windows import Window, bounds
 from civicgrid_analytics.runtime import AnalyticsRuntime
 from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer.projection import FactProjection
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 from civicgrid_shared.contracts.envelope import OutgoingEvent
 from civicgrid_shared.db.migrate import migrate
@@ -96,11 +98,22 @@ async def _deliver(pool: asyncpg.Pool, schema: str, events: list[OutgoingEvent],
     for e in events:
         lane = rnd.randrange(2) if mixed else zlib.crc32(e.key.encode()) % 2
         lanes[lane].append(e)
+    # Each instance folds too, while both consume: the folds take turns (one at a time per
+    # store), of a few journal rows or of many, and one cancelled mid-fold at the end
+    # leaves its rows to the next.
+    projections = [FactProjection(lambda: AnalyticsUnitOfWork(pool, schema, "/test"),
+                                  max_rows=rnd.choice([1, 3, 50])) for _ in lanes]
+
+    def appended() -> None:
+        for projection in projections:
+            projection.wake()
+
+    def make_uow() -> AnalyticsUnitOfWork:
+        return AnalyticsUnitOfWork(pool, schema, "/test", journal_appended=appended)
 
     async def one(share: list[OutgoingEvent], seed: int) -> None:
         consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
-            CONSUMER, handlers(AnalyticsSettings()).routes(),
-            lambda: AnalyticsUnitOfWork(pool, schema, "/test"),
+            CONSUMER, handlers(AnalyticsSettings()).routes(), make_uow,
             cast(DeadLetterPublisher, _Dead()))
         sizes = random.Random(seed)
         recs = records(share)
@@ -110,8 +123,22 @@ async def _deliver(pool: asyncpg.Pool, schema: str, events: list[OutgoingEvent],
             await consumer.process(recs[i:i + n])
             i += n
 
-    await asyncio.gather(one(lanes[0], rnd.randrange(1 << 30)),
-                         one(lanes[1], rnd.randrange(1 << 30)))
+    folding = [asyncio.create_task(p.run()) for p in projections]
+    try:
+        await asyncio.gather(one(lanes[0], rnd.randrange(1 << 30)),
+                             one(lanes[1], rnd.randrange(1 << 30)))
+    finally:
+        for task in folding:
+            task.cancel()
+        await asyncio.gather(*folding, return_exceptions=True)
+    await _fold(pool, schema)
+
+
+async def _fold(pool: asyncpg.Pool, schema: str) -> None:
+    """Fold what the journal holds (the service's projection does it as it goes)."""
+    await FactProjection(lambda: AnalyticsUnitOfWork(pool, schema, "/test")).catch_up()
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM fact_journal") == 0
 
 
 def _midnight(d: date) -> datetime:
@@ -286,8 +313,8 @@ async def test_a_store_without_fine_rows_answers_exactly_and_fills_them_at_start
 
 async def test_two_consumers_writing_the_same_facts_at_once_lose_no_count(
         pool: tuple[asyncpg.Pool, str]) -> None:
-    """The events of the same appeals through two consumers at once: new facts inserted
-    by both, stored ones locked and merged by both. The rollups must be
+    """The events of the same appeals through two consumers at once, each instance's
+    projection folding the journal as they go. The rollups must be
     what the set-based rebuild makes of the facts (nothing lost, nothing twice), and the
     facts what one consumer makes of the events."""
     p, schema = pool
@@ -300,11 +327,13 @@ async def test_two_consumers_writing_the_same_facts_at_once_lose_no_count(
         async with conn.transaction():
             await rebuild_rollups(conn, chunk=timedelta(days=9))
             assert await _snapshot(conn) == incremental
-        await conn.execute(f"TRUNCATE case_facts, inbox, {', '.join(ROLLUP_TABLES)}")
+        await conn.execute(
+            f"TRUNCATE case_facts, inbox, fact_journal, {', '.join(ROLLUP_TABLES)}")
     one: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
         CONSUMER, handlers(AnalyticsSettings()).routes(),
         lambda: AnalyticsUnitOfWork(p, schema, "/test"), cast(DeadLetterPublisher, _Dead()))
     await one.process(records(events))
+    await _fold(p, schema)
     async with p.acquire() as conn:
         assert [dict(r) for r in await conn.fetch("SELECT * FROM case_facts ORDER BY 1")] \
             == facts
@@ -357,3 +386,81 @@ async def test_the_facts_a_rollup_answer_reads_come_from_the_index_alone(
             for index in ("case_facts_handling", "case_facts_deadline",
                           "case_facts_open_deadline"):
                 assert f"Index Only Scan using {index} " in text, (group_by, index, text)
+
+
+def _consumer(pool: asyncpg.Pool, schema: str) -> BatchConsumer[AnalyticsUnitOfWork]:
+    return BatchConsumer(CONSUMER, handlers(AnalyticsSettings()).routes(),
+                         lambda: AnalyticsUnitOfWork(pool, schema, "/test"),
+                         cast(DeadLetterPublisher, _Dead()))
+
+
+async def test_the_consumer_journals_and_the_projection_folds(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    """A consumed batch is one journal row (its inbox claim in the same transaction) and
+    counts nowhere until folded; a redelivered batch adds no row; a fold empties the
+    journal into exactly the facts and rollups one transaction would have made."""
+    p, schema = pool
+    rnd = random.Random(17)
+    events, _ = history(rnd, cases=30)
+    recs, half = records(events), len(events) // 2
+    consumer = _consumer(p, schema)
+    await consumer.process(recs[:half])
+    await consumer.process(recs[half:])
+    await consumer.process(recs[:10])  # redelivered
+    # (the histories hold some events twice: each counts once)
+    first = {e.event_id for e in events[:half]}
+    second = {e.event_id for e in events[half:]} - first
+    async with p.acquire() as conn:
+        journal = await conn.fetch("SELECT events FROM fact_journal ORDER BY id")
+        assert [r["events"] for r in journal] == [len(first), len(second)]
+        assert await conn.fetchval("SELECT count(*) FROM case_facts") == 0
+        assert await conn.fetchval("SELECT count(*) FROM indicator_days") == 0
+    projection = FactProjection(lambda: AnalyticsUnitOfWork(p, schema, "/test"))
+    assert await projection.fold() == len(first) + len(second)
+    assert await projection.fold() == 0
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM fact_journal") == 0
+        folded = await _snapshot(conn)
+        facts = [dict(r) for r in await conn.fetch("SELECT * FROM case_facts ORDER BY 1")]
+        assert len(facts) == 30
+        async with conn.transaction():
+            await rebuild_rollups(conn, chunk=timedelta(days=9))
+            assert await _snapshot(conn) == folded
+
+
+class _FailingFold(AnalyticsUnitOfWork):
+    """A fold whose writes fail after it took the journal's rows."""
+
+    async def commit(self) -> None:
+        raise RuntimeError("the fold's writes failed")
+
+
+async def test_a_failed_fold_leaves_the_journal_as_it_was(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    p, schema = pool
+    events, _ = history(random.Random(19), cases=20)
+    await _consumer(p, schema).process(records(events))
+    failing = FactProjection(lambda: _FailingFold(p, schema, "/test"))
+    with pytest.raises(RuntimeError):
+        await failing.fold()
+    async with p.acquire() as conn:
+        journalled = await conn.fetchval("SELECT sum(events) FROM fact_journal")
+        assert journalled == len({e.event_id for e in events})
+        assert await conn.fetchval("SELECT count(*) FROM case_facts") == 0
+    # The service's loop retries: here, a fold that works takes the same rows.
+    assert await FactProjection(lambda: AnalyticsUnitOfWork(p, schema, "/test")).fold() \
+        == journalled
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM case_facts") == 20
+
+
+async def test_one_fold_at_a_time_per_store(pool: tuple[asyncpg.Pool, str]) -> None:
+    """While one transaction folds, another instance's fold waits its turn (None)."""
+    p, schema = pool
+    events, _ = history(random.Random(23), cases=5)
+    await _consumer(p, schema).process(records(events))
+    other = FactProjection(lambda: AnalyticsUnitOfWork(p, schema, "/test"))
+    async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
+        assert await uow.journal.lock_fold()
+        assert await other.fold() is None
+    assert await other.fold() == len({e.event_id for e in events})

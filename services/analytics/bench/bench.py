@@ -3,15 +3,18 @@
 Phases (``--phases``, comma-separated, in this order):
 
 - ``ingest``: events/s through analytics' real batch consumer (decode, inbox, handlers,
-  facts and rollups in one transaction per lane, commit), without a broker.
+  the fact journal, commit) and its projection folding the journal into the facts and
+  rollups alongside (as the service runs them), without a broker; the clock stops when
+  every event is folded.
   ``--order grouped`` sends an appeal's five events one after the other (the whole life
   cycle in one batch, as a replay of history does); ``--order shuffled`` mixes them
   across the whole run (each batch touches many more cases, as live traffic does).
 - ``broker``: the same events through the real broker: an embedded tansu broker is
   started on a free port, the events are produced first, then analytics' runtime (the
-  service's own subscription, consumer and unit of work, without HTTP) consumes them;
-  events/s from the first to the last committed batch (the inbox's ``processed_at``),
-  and from the runtime's start (consumer-group join included).
+  service's own subscription, consumer, unit of work and projection, without HTTP)
+  consumes them; events/s from the first committed batch (the inbox's ``processed_at``)
+  to the moment the last event was folded (seen within 50 ms), and from the runtime's
+  start (consumer-group join included).
 - ``fill``: N synthetic cases written set-based (``generate_series``; territory, matters
   and units from the reference data), then the rollups built from them by the set-based
   rebuild (``adapters/rollup_store.rebuild_rollups``, which a test proves equal to the
@@ -76,6 +79,7 @@ from civicgrid_analytics.domain.indicators import Dimension
 from civicgrid_analytics.domain.windows import Window, bounds
 from civicgrid_analytics.runtime import AnalyticsRuntime
 from civicgrid_analytics.service_layer import views
+from civicgrid_analytics.service_layer.projection import FactProjection
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 from civicgrid_shared import heap
 from civicgrid_shared.contracts.envelope import OutgoingEvent, new_event
@@ -200,18 +204,28 @@ async def ingest(pool: asyncpg.Pool, schema: str, events: Sequence[OutgoingEvent
     backends (when PostgreSQL runs on this machine): on a shared machine the CPU per event
     says more about capacity than the rate."""
     records = _records(events)
+
+    def make_uow() -> AnalyticsUnitOfWork:
+        return AnalyticsUnitOfWork(pool, schema, "/bench", journal_appended=projection.wake)
+
+    projection = FactProjection(make_uow)
     consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
-        CONSUMER, handlers(AnalyticsSettings()).routes(),
-        lambda: AnalyticsUnitOfWork(pool, schema, "/bench"),
+        CONSUMER, handlers(AnalyticsSettings()).routes(), make_uow,
         cast(DeadLetterPublisher, _NoDeadLetters()))
     async with pool.acquire() as conn:
         backends = [r[0] for r in await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE application_name = $1", schema)]
     pg0, py0 = _cpu_s(backends), time.process_time()
     started = time.perf_counter()
+    # As in the service: the projection folds while the consumer consumes.
+    folding = asyncio.create_task(projection.run())
     for i in range(0, len(records), batch):
         await consumer.process(records[i:i + batch])
+    await projection.catch_up()  # until every event counts in the facts and rollups
     wall = time.perf_counter() - started
+    folding.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await folding
     n = len(records)
     return {"events": n, "events_per_s": n / wall, "wall_s": wall,
             "python_cpu_us_per_event": (time.process_time() - py0) / n * 1e6,
@@ -267,24 +281,34 @@ async def through_broker(dsn: str, schema: str, events: Sequence[OutgoingEvent],
         rt = runtime
 
         def make_uow() -> AnalyticsUnitOfWork:
-            return AnalyticsUnitOfWork(rt.db, schema, source=SOURCE)
+            return AnalyticsUnitOfWork(rt.db, schema, source=SOURCE,
+                                       journal_appended=projection.wake)
 
-        # The service's own consumer registration (bootstrap.py), without HTTP.
+        # The service's own consumer registration and projection (bootstrap.py), without
+        # HTTP.
+        projection = FactProjection(make_uow, max_rows=settings.fold_max_batches)
+        runtime.project_with(projection)
         runtime.add_consumer(CONSUMER, [APPEALS, CASES], dict(handlers(settings).routes()),
                              make_uow, description="bench")
         started = time.perf_counter()
         await runtime.start()
         deadline = time.monotonic() + 900
         count = 0
+        # Done when every event is consumed (inbox) and folded (journal empty).
         while time.monotonic() < deadline:
-            count = await conn.fetchval(f'SELECT count(*) FROM "{schema}".inbox')  # noqa: S608
-            if count >= len(events):
+            row = await conn.fetchrow(
+                f'SELECT (SELECT count(*) FROM "{schema}".inbox) AS consumed, '  # noqa: S608
+                f'EXISTS (SELECT FROM "{schema}".fact_journal) AS unfolded, clock_timestamp() '
+                'AS at')
+            assert row is not None
+            count = row["consumed"]
+            if count >= len(events) and not row["unfolded"]:
                 break
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)
         wall = time.perf_counter() - started
-        span_sql = f'SELECT min(processed_at), max(processed_at) FROM "{schema}".inbox'  # noqa: S608
-        row = await conn.fetchrow(span_sql)
-        first, last = (row[0], row[1]) if row else (None, None)
+        first = await conn.fetchval(
+            f'SELECT min(processed_at) FROM "{schema}".inbox')  # noqa: S608
+        last = row["at"]
         await conn.close()
         span = (last - first).total_seconds() if first and last else float("nan")
         return {"events": count, "wall_s": wall, "per_s_wall": count / wall,

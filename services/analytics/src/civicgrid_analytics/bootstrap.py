@@ -24,6 +24,7 @@ from civicgrid_analytics.service_layer import enforcement
 from civicgrid_analytics.service_layer.handlers import AnalyticsHandlers
 from civicgrid_analytics.service_layer.hotspots import HotspotDetector
 from civicgrid_analytics.service_layer.live import GaugeRefresher, LiveFeed
+from civicgrid_analytics.service_layer.projection import FactProjection
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 from civicgrid_analytics.service_layer.views import ViewSettings
 
@@ -58,6 +59,8 @@ class AnalyticsSettings(ServiceSettings):
     metrics_window: Window = Window.D30
     stream_interval_s: float = 2.0
     echarts_path: Path = DEFAULT_ECHARTS
+    # consumed batches folded into the facts and indicators in one transaction, at most
+    fold_max_batches: int = 50
 
 
 def surge_rule(s: AnalyticsSettings) -> SurgeRule:
@@ -86,8 +89,11 @@ def bootstrap(settings: AnalyticsSettings | None = None) -> tuple[FastAPI, Analy
     runtime = AnalyticsRuntime(SERVICE, SERVICE, settings, MIGRATIONS, topics=TOPICS)
 
     def make_uow() -> AnalyticsUnitOfWork:
-        return AnalyticsUnitOfWork(runtime.db, SERVICE, source=SOURCE)
+        return AnalyticsUnitOfWork(runtime.db, SERVICE, source=SOURCE,
+                                   journal_appended=projection.wake)
 
+    projection = FactProjection(make_uow, max_rows=settings.fold_max_batches)
+    runtime.project_with(projection)
     runtime.add_consumer(
         CONSUMER, [APPEALS, CASES], dict(handlers(settings).routes()), make_uow,
         description="Every appeal and case event, turned into the city's indicators.",

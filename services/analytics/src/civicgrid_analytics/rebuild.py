@@ -9,9 +9,9 @@
    shadow outbox, which no relay publishes.
 3. Waits until the live service has processed the same events (for each consumer, its
    inbox holds every event id the shadow inbox holds, and nothing more; new traffic is
-   replayed too), then
+   replayed too) and folded them (its fact journal is empty), then
    computes the same read models in both schemas with the same ``now`` and compares them.
-   The rollups are rebuilt by the same replay (they are written with the facts), and in
+   The rollups are rebuilt by the same replay and fold (as live: see projection.py), and in
    the rebuilt store the indicators from the rollups are compared with those computed
    from the facts (counts, rates and medians must be identical).
 
@@ -54,6 +54,7 @@ from civicgrid_analytics.bootstrap import (
 from civicgrid_analytics.domain.enforcement import EnforcementGroup
 from civicgrid_analytics.domain.indicators import COUNT_FIELDS, RATES, Dimension
 from civicgrid_analytics.service_layer import enforcement, views
+from civicgrid_analytics.service_layer.projection import FactProjection
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 
 
@@ -140,6 +141,7 @@ class Replayer:
             return AnalyticsUnitOfWork(pool, schema, SOURCE)
 
         dead = cast(DeadLetterPublisher, self.dead)
+        self.projection = FactProjection(make_uow)
         self.consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
             CONSUMER, handlers(settings).routes(), make_uow, dead,
             max_attempts=settings.consumer_max_attempts,
@@ -175,13 +177,14 @@ class Replayer:
             await self._kafka.stop()
 
     async def catch_up(self) -> None:
-        """Apply every record up to the end offsets as they are now."""
+        """Apply every record up to the end offsets as they are now, and fold them."""
         kafka = self._kafka
         assert kafka is not None
         ends: dict[TopicPartition, int] = await kafka.end_offsets(self._tps)
         while True:
             positions = {tp: await kafka.position(tp) for tp in ends}
             if all(positions[tp] >= end for tp, end in ends.items()):
+                await self.projection.catch_up()
                 return
             batches = await kafka.getmany(timeout_ms=500,
                                           max_records=self.settings.consumer_max_records)
@@ -215,7 +218,11 @@ async def run(settings: AnalyticsSettings, schema: str, wait_s: float, drop: boo
             while True:
                 await replayer.catch_up()
                 missing, extra = await _inbox_gap(conn, SERVICE, schema)
-                if (missing == 0 and extra == 0) or time.monotonic() > deadline:
+                # ... and the live service has folded what it consumed
+                unfolded = await conn.fetchval(
+                    f'SELECT count(*) FROM "{SERVICE}".fact_journal')  # noqa: S608
+                if (missing == 0 and extra == 0 and unfolded == 0) \
+                        or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)  # the live service is behind, or new traffic came
             now = datetime.now(UTC)

@@ -1,5 +1,6 @@
-"""Case facts in PostgreSQL: buffered writes (a few statements per batch, the rollups in
-the same transaction), indicator queries from the rollups or from the facts."""
+"""Case facts in PostgreSQL: the projection's buffered writes (a few statements per fold,
+the rollups in the same transaction), indicator queries from the rollups or from the facts.
+The consumer does not write here: it appends to the fact journal (``adapters/journal.py``)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class FactRepository:
         merge(self._pending.setdefault(appeal_id, {}), update)
 
     async def flush(self) -> None:
-        """Write the batch's facts and move their rollup contributions (same transaction).
+        """Write the fold's facts and move their rollup contributions (same transaction).
 
         New appeals are inserted; stored rows are locked (id order), merged by each
         column's policy here (``domain/facts.merge``, as within the batch) and written
@@ -74,7 +75,7 @@ class FactRepository:
         new = [i for i in ids if i not in stored]
         inserted: set[uuid.UUID] = set()
         if new:
-            rows = await self._conn.fetch(INSERT_NEW, _rows_json(pending, new))
+            rows = await self._conn.fetch(INSERT_NEW, rows_json(pending, new))
             inserted = {r[0] for r in rows}
             for i in new:
                 if i in inserted:
@@ -96,7 +97,7 @@ class FactRepository:
                     delta.move(old, _with_deadline(row))
             if changed:
                 order = sorted(changed)
-                await self._conn.execute(UPDATE_STORED, _rows_json(changed, order))
+                await self._conn.execute(UPDATE_STORED, rows_json(changed, order))
         params = write_delta_params(delta)
         if params is not None:
             await self._conn.fetchval(WRITE_DELTA, *params)
@@ -213,7 +214,7 @@ def _with_deadline(row: dict[str, Any]) -> dict[str, Any]:
     return row | {"deadline_at": rollups.deadline_at(row)}
 
 
-def _rows_json(rows: dict[uuid.UUID, dict[str, Any]], ids: list[uuid.UUID]) -> str:
+def rows_json(rows: dict[uuid.UUID, dict[str, Any]], ids: list[uuid.UUID]) -> str:
     """The fact rows of ``ids`` as ``INSERT_NEW`` / ``UPDATE_STORED`` read them (keys that
     are no column of ``case_facts`` would be ignored; the statements write FACT_COLUMNS)."""
     # default=str: the uuids asyncpg returns (its own type, which orjson does not know)

@@ -66,7 +66,7 @@ FACT_UPDATES: dict[type[EventPayload], Callable[[Any], facts.FactUpdate]] = {
 
 def _fact_handler(update: Callable[[Any], facts.FactUpdate]) -> Handler[AnalyticsUnitOfWork]:
     async def handle(event: Any, _: Envelope, uow: AnalyticsUnitOfWork) -> None:
-        uow.facts.record(*update(event))
+        uow.journal.record(*update(event))
     return handle
 
 
@@ -76,7 +76,7 @@ class AnalyticsHandlers:
 
     async def on_case_registered(self, e: CaseRegistered, _: Envelope,
                                  uow: AnalyticsUnitOfWork) -> None:
-        uow.facts.record(*facts.case_registered(e))
+        uow.journal.record(*facts.case_registered(e))
         t = e.territory
         if t.township_code and e.matter_code:
             uow.surges.add(t.township_code, e.matter_code, t.county_code, e.received_at)
