@@ -224,6 +224,39 @@ def test_the_write_path_delta_is_new_minus_old_over_the_keys(
     assert dict(fine) == want_fine
 
 
+def _months_of(days: dict[Any, dict[str, int]]) -> dict[Any, dict[str, int]]:
+    """The month rows: the sums of the day rows, for the dimensions that have months."""
+    months: dict[Any, dict[str, int]] = {}
+    for (dim, day, key, county, township), counts in days.items():
+        if dim in rollups.MONTH_DIMENSIONS:
+            row = months.setdefault((dim, day.replace(day=1), key, county, township), {})
+            for name, n in counts.items():
+                row[name] = row.get(name, 0) + n
+    return {k: nz for k, v in months.items() if (nz := {n: c for n, c in v.items() if c})}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(facts(), facts(), st.booleans(), st.booleans()), max_size=6))
+def test_a_batch_of_changes_sums_them_per_row(
+        changes: list[tuple[dict[str, Any], dict[str, Any], bool, bool]]) -> None:
+    """Several facts in one delta (a fold): every row holds the sum of their new - old,
+    and the month rows the sums of their days."""
+    delta = rollups.RollupDelta(TZ)
+    signed: list[tuple[int, dict[str, Any]]] = []
+    for old, new, moved, inserted in changes:
+        if moved:
+            new = {**new, "unit_id": "unit-b", "grid_code": "g2"}
+        delta.move(None if inserted else old, new)
+        signed += ([] if inserted else [(-1, old)]) + [(1, new)]
+    days, months, now, _deadlines, fine = delta.rows()
+    want_days, want_now, want_fine = _expected_rows(signed)
+    assert dict(days) == want_days
+    assert len(days) == len(want_days)  # one row per key and day
+    assert dict(months) == _months_of(want_days)
+    assert {k: [o, p] for k, o, p in now} == want_now
+    assert dict(fine) == want_fine
+
+
 def test_a_change_that_moves_no_count_writes_no_row() -> None:
     old = _fact(received_at=h(0), registered_at=h(0))
     delta = rollups.RollupDelta(TZ)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import collections
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -294,31 +295,50 @@ class BucketState:
         return not any(self.counts.values()) and not any(self.bins)
 
 
-_BY_MOMENT: tuple[tuple[str, tuple[tuple[str, tuple[Cond, ...]], ...]], ...] = tuple(
-    (m, tuple((c.name, c.when) for c in COUNTERS if c.at == m)) for m in MOMENTS)
+#: every name a fact counts in (the counters, then the bins), and a hit (day, name) as one
+#: int, ``hit_code``: the day's ordinal × 64 + the name's index. The write path counts
+#: hundreds of thousands of hits per fold: ints hash and compare faster than tuples.
+HIT_NAMES: tuple[str, ...] = (*COUNTER_NAMES, *BIN_NAMES)
+assert len(HIT_NAMES) <= 64
+_NAME_INDEX = {name: i for i, name in enumerate(HIT_NAMES)}
+_BY_MOMENT: tuple[tuple[str, tuple[tuple[int, tuple[Cond, ...]], ...]], ...] = tuple(
+    (m, tuple((_NAME_INDEX[c.name], c.when) for c in COUNTERS if c.at == m)) for m in MOMENTS)
+_FIRST_BIN = len(COUNTER_NAMES)
 
 
-def hits(fact: Fact, zone: ZoneInfo) -> dict[tuple[date, str], int]:
-    """The counts one fact makes: (day, counter or bin name) -> 1, placed by the rules of
-    ``COUNTERS`` and the histogram. Sparse (a fact makes a dozen counts out of 64 columns):
-    the write path's form; ``contributions`` gathers it by day."""
-    out: dict[tuple[date, str], int] = {}
+def hit_codes(fact: Fact, zone: ZoneInfo) -> list[int]:
+    """The counts one fact makes, as hit codes (each counts 1; none twice), placed by the
+    rules of ``COUNTERS`` and the histogram. Sparse (a fact makes a dozen counts out of 64
+    columns): the write path's form."""
+    out: list[int] = []
     get = fact.get
     for moment, counters in _BY_MOMENT:
         t = get(moment)
         if t is None:
             continue
-        day = t.astimezone(zone).date()
-        for name, when in counters:
+        day = t.astimezone(zone).toordinal() << 6  # datetime.toordinal: its date's
+        for index, when in counters:
             for w in when:
                 if not w.holds(fact):
                     break
             else:
-                out[(day, name)] = 1
+                out.append(day | index)
     resolved, received = get("resolved_at"), get("received_at")
     if resolved is not None and received is not None:
-        out[(resolved.astimezone(zone).date(), BIN_NAMES[handling_bin(resolved - received)])] = 1
+        out.append((resolved.astimezone(zone).toordinal() << 6)
+                   | (_FIRST_BIN + handling_bin(resolved - received)))
     return out
+
+
+def hit_of(code: int) -> tuple[date, str]:
+    """The (day, counter or bin name) of a hit code."""
+    return date.fromordinal(code >> 6), HIT_NAMES[code & 63]
+
+
+def hits(fact: Fact, zone: ZoneInfo) -> dict[tuple[date, str], int]:
+    """The counts one fact makes: (day, counter or bin name) -> 1 (``hit_codes`` decoded);
+    ``contributions`` gathers them by day."""
+    return dict.fromkeys(map(hit_of, hit_codes(fact, zone)), 1)
 
 
 _BIN_INDEX = {name: i for i, name in enumerate(BIN_NAMES)}
@@ -409,22 +429,24 @@ class RollupDelta:
     ``move(old, new)`` takes a fact's contribution away from the rows of its old values
     and adds it to those of its new ones (``old`` None: a new fact); what cancels out
     (an event that moves no count, the same keys and days before and after) writes
-    nothing. The sums, per rollup key (dim, key, county, township):
+    nothing. Kept per rollup key (dim, key, county, township):
 
-    - ``days`` / ``months``: per day (the 1st of the month) {counter or bin name: n};
+    - the hits of each fact (``hit_codes``: each counts 1), added and taken away: a
+      fact's hits are noted once per key, and counted per key only in
+      ``rows`` (``collections.Counter``, in C). Adding every fact's counts to each of its
+      ~14 keys in Python was most of a fold's Python time (BENCHMARKS.md, session 8);
     - ``now``: [open, pending];
     - ``deadlines``: per deadline day, the pending ones;
     - ``fine``: per (dim, bin, day, key, county, township) {part name: n}, for the keys
       of ``FINE_DIMENSIONS``.
 
-    ``rows`` lists them by table row. Nested by rollup key first: a fact touches its
-    ~14 keys and a few days each, and the key tuples are shared by all of them.
+    ``rows`` lists them by table row (day rows; month rows: the sums of their days).
     """
 
     def __init__(self, tz: str) -> None:
         self.zone = ZoneInfo(tz)
-        self.days: dict[RollupKey, dict[date, Counts]] = {}
-        self.months: dict[RollupKey, dict[date, Counts]] = {}
+        self._added: dict[RollupKey, list[Hits]] = {}
+        self._taken: dict[RollupKey, list[Hits]] = {}
         self.now: dict[RollupKey, list[int]] = {}
         self.deadlines: dict[RollupKey, dict[date, int]] = {}
         self.fine: dict[FineKey, Counts] = {}
@@ -433,14 +455,16 @@ class RollupDelta:
         old_keys = keys_of(old) if old is not None else []
         new_keys = keys_of(new) if new is not None else []
         if old is not None and new is not None and old_keys == new_keys:
-            before, after = hits(old, self.zone), hits(new, self.zone)
-            self._add(new_keys, {k: after.get(k, 0) - before.get(k, 0)
-                                 for k in before.keys() | after.keys()})
+            before = set(hit_codes(old, self.zone))
+            after = set(hit_codes(new, self.zone))
+            if before != after:  # every hit counts 1: the difference is two sets
+                _note(self._added, new_keys, tuple(after - before))
+                _note(self._taken, new_keys, tuple(before - after))
         else:
             if old is not None:
-                self._add(old_keys, {k: -n for k, n in hits(old, self.zone).items()})
+                _note(self._taken, old_keys, tuple(hit_codes(old, self.zone)))
             if new is not None:
-                self._add(new_keys, hits(new, self.zone))
+                _note(self._added, new_keys, tuple(hit_codes(new, self.zone)))
         if old is None or new is None or old_keys != new_keys \
                 or old.get("resolved_at") != new.get("resolved_at") \
                 or old.get("received_at") != new.get("received_at"):
@@ -469,12 +493,39 @@ class RollupDelta:
                             list[tuple[FineKey, Counts]]]:
         """(day rows, month rows, now rows, deadline rows, fine rows) that add something:
         a bucket row's counts without zeros; (key, open, pending); (key, pending)."""
+        days: list[tuple[BucketKey, Counts]] = []
+        months: dict[BucketKey, Counts] = {}
+        added, taken = self._added, self._taken
+        dates: dict[int, date] = {}
+        # A key that one fact alone counts in (a grid's, a unit's: most keys) has that
+        # fact's counts, the same for each of its keys: decoded once, shared (read-only).
+        alone: dict[int, dict[date, Counts]] = {}
+        for k in (*added, *(k for k in taken if k not in added)):
+            dim, key, county, township = k
+            a, t = added.get(k), taken.get(k)
+            if t is None and a is not None and len(a) == 1:
+                by_day = alone.get(id(a[0]))
+                if by_day is None:
+                    by_day = alone[id(a[0])] = _by_day(dict.fromkeys(a[0], 1), dates)
+            else:
+                by_day = _by_day(_count(a, t), dates)
+            monthly = dim in MONTH_DIMENSIONS
+            for day, row in by_day.items():
+                days.append(((dim, day, key, county, township), row))
+                if monthly:
+                    sums = months.setdefault((dim, day.replace(day=1), key, county, township),
+                                             {})
+                    for name, n in row.items():
+                        sums[name] = sums.get(name, 0) + n
         now = [(k, v[0], v[1]) for k, v in self.now.items() if v[0] or v[1]]
         deadlines = [((k[0], day, k[1], k[2], k[3]), n)
-                     for k, by_day in self.deadlines.items() for day, n in by_day.items() if n]
+                     for k, by_deadline in self.deadlines.items()
+                     for day, n in by_deadline.items() if n]
         fine = [(k, {n: v for n, v in c.items() if v}) for k, c in self.fine.items()
                 if any(c.values())]
-        return _bucket_rows(self.days), _bucket_rows(self.months), now, deadlines, fine
+        month_rows = [(m, nonzero) for m, sums in months.items()
+                      if (nonzero := {n: v for n, v in sums.items() if v})]
+        return days, month_rows, now, deadlines, fine
 
     def _add_fine(self, keys: list[RollupKey], where: tuple[date, int, str], sign: int) -> None:
         day, bin_, part = where
@@ -491,45 +542,42 @@ class RollupDelta:
             return 1, 0, None
         return 1, 1, fact["deadline_at"].astimezone(self.zone).date()
 
-    def _add(self, keys: list[RollupKey], counts: Mapping[tuple[date, str], int]) -> None:
-        by_day: dict[date, Counts] = {}
-        by_month: dict[date, Counts] = {}
-        for (day, name), n in counts.items():
-            if n:
-                row = by_day.setdefault(day, {})
-                row[name] = n  # one count per (day, name) and fact
-                row = by_month.setdefault(day.replace(day=1), {})
-                row[name] = row.get(name, 0) + n
-        if not by_day:
-            return
-        days, months = self.days, self.months
+
+Hits = tuple[int, ...]  # one fact's hit codes
+
+
+def _note(table: dict[RollupKey, list[Hits]], keys: list[RollupKey], pairs: Hits) -> None:
+    if pairs:
         for k in keys:
-            for table, by_bucket in ((days, by_day), (months, by_month)):
-                if table is months and k[0] not in MONTH_DIMENSIONS:
-                    continue
-                per = table.get(k)
-                if per is None:
-                    table[k] = {b: c.copy() for b, c in by_bucket.items()}
-                    continue
-                for bucket, added in by_bucket.items():
-                    sums = per.get(bucket)
-                    if sums is None:
-                        per[bucket] = added.copy()
-                    else:
-                        for counter, n in added.items():
-                            sums[counter] = sums.get(counter, 0) + n
+            noted = table.get(k)
+            if noted is None:
+                table[k] = [pairs]
+            else:
+                noted.append(pairs)
 
 
-def _bucket_rows(table: dict[RollupKey, dict[date, Counts]]) -> list[tuple[BucketKey, Counts]]:
-    out = []
-    for (dim, key, county, township), by_day in table.items():
-        for day, counts in by_day.items():
-            if 0 in counts.values():  # rare: changes that cancelled out within the batch
-                counts = {n: v for n, v in counts.items() if v}
-                if not counts:
-                    continue
-            out.append(((dim, day, key, county, township), counts))
-    return out
+def _by_day(counts: dict[int, int], dates: dict[int, date]) -> dict[date, Counts]:
+    """Hit codes' counts as {day: {name: n}} (``dates``: the days decoded so far)."""
+    by_day: dict[date, Counts] = {}
+    for code, n in counts.items():
+        day = dates.get(code >> 6)
+        if day is None:
+            day = dates[code >> 6] = date.fromordinal(code >> 6)
+        row = by_day.get(day)
+        if row is None:
+            by_day[day] = {HIT_NAMES[code & 63]: n}
+        else:
+            row[HIT_NAMES[code & 63]] = n
+    return by_day
+
+
+def _count(added: list[Hits] | None, taken: list[Hits] | None) -> dict[int, int]:
+    """The hits' counts, added minus taken, without zeros."""
+    counts = collections.Counter(itertools.chain.from_iterable(added or ()))
+    if taken:
+        counts.subtract(collections.Counter(itertools.chain.from_iterable(taken)))
+        return {p: n for p, n in counts.items() if n}
+    return counts
 
 
 # -- which queries the rollups answer, and with which buckets -------------------------------
