@@ -57,6 +57,7 @@ from typing import Any, cast
 import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
+from civicgrid_analytics import metrics
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
 from civicgrid_analytics.adapters.repository import Path as QueryPath
 from civicgrid_analytics.adapters.rollup_sql import (
@@ -290,6 +291,7 @@ async def through_broker(dsn: str, schema: str, events: Sequence[OutgoingEvent],
         runtime.project_with(projection)
         runtime.add_consumer(CONSUMER, [APPEALS, CASES], dict(handlers(settings).routes()),
                              make_uow, description="bench")
+        folds0, fold_s0 = _observed(metrics.FOLD_SECONDS)  # (the ingest phase folds too)
         started = time.perf_counter()
         await runtime.start()
         deadline = time.monotonic() + 900
@@ -311,12 +313,26 @@ async def through_broker(dsn: str, schema: str, events: Sequence[OutgoingEvent],
         last = row["at"]
         await conn.close()
         span = (last - first).total_seconds() if first and last else float("nan")
+        folds, fold_s = _observed(metrics.FOLD_SECONDS)
         return {"events": count, "wall_s": wall, "per_s_wall": count / wall,
-                "span_s": span, "per_s_span": count / span if span else float("nan")}
+                "span_s": span, "per_s_span": count / span if span else float("nan"),
+                "folds": folds - folds0, "fold_s": fold_s - fold_s0}
     finally:
         if runtime is not None:
             await runtime.stop()
         broker.stop()
+
+
+def _observed(histogram: Any) -> tuple[int, float]:
+    """(observations, their sum) of an unlabelled prometheus_client Histogram."""
+    count = total = 0.0
+    for metric in histogram.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                count = sample.value
+            elif sample.name.endswith("_sum"):
+                total = sample.value
+    return int(count), total
 
 
 # -- fill --------------------------------------------------------------------------------
@@ -662,9 +678,11 @@ async def _run(a: argparse.Namespace) -> None:
     if "broker" in phases:
         r = await through_broker(a.dsn, f"{a.schema}_broker", events, a.batch)
         report["broker"] = r
-        print(f"broker ({a.order}): {r['per_s_span']:,.0f} events/s first to last commit "
+        print(f"broker ({a.order}): {r['per_s_span']:,.0f} events/s first commit to last fold "
               f"({r['span_s']:.1f} s); {r['per_s_wall']:,.0f} events/s from the runtime's "
-              f"start incl. group join ({r['wall_s']:.1f} s), {r['events']} events",
+              f"start incl. group join ({r['wall_s']:.1f} s), {r['events']} events; "
+              f"{r['folds']} folds ({r['events'] / max(r['folds'], 1):,.0f} events, "
+              f"{1000 * r['fold_s'] / max(r['folds'], 1):,.0f} ms each on average)",
               flush=True)
     if "fill" in phases:
         await conn.execute(f'SET search_path = "{a.schema}"')

@@ -11,6 +11,7 @@ never dead-lettered: the messages are fine.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -133,8 +134,10 @@ class BatchConsumer(Generic[U]):
             await uow.commit()
         if duplicates:
             metrics.EVENTS_DUPLICATE.labels(self.name).inc(duplicates)
-        for item in items:
-            metrics.EVENTS_CONSUMED.labels(self.name, item.record.topic).inc()
+        # Per topic, not per item: a labelled increment costs about as much as decoding a
+        # small event's envelope.
+        for topic, n in collections.Counter(item.record.topic for item in items).items():
+            metrics.EVENTS_CONSUMED.labels(self.name, topic).inc(n)
 
     async def _apply_with_retries(self, item: Decoded) -> None:
         attempt = 0
