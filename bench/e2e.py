@@ -30,10 +30,13 @@ Phases (default run, ``make bench``):
   wall clock when the answer is read) to (a) the broker's ack of the case.assigned
   record on the unit's task topic: ``dispatch.outbox.published_at``, which the relay
   stamps with ``clock_timestamp()`` after the broker acked the record (acks=all), and
-  (b) the commit of analytics' inbox row for that event
-  (``pg_xact_commit_timestamp(xmin)``). A phase is flagged ``rate_achieved: NO`` when
-  fewer than 95% of the offered rate was sent, fewer than 95% were accepted, or more
-  than 5% of the requests waited for a connection.
+  (b) the commit that made the event count in analytics: of the transaction that last
+  wrote the appeal's ``case_facts`` row, with ``assigned_at`` set
+  (``pg_xact_commit_timestamp(xmin)``; since session 8 the projection's fold, which
+  follows the consumer's commit of the inbox row; before, the same transaction. A later
+  write to the row, e.g. a deadline warning, can only make it later). A phase is
+  flagged ``rate_achieved: NO`` when fewer than 95% of the offered rate was sent, fewer
+  than 95% were accepted, or more than 5% of the requests waited for a connection.
 - **baseline** (bench/baseline.py, unless ``--no-baseline``): the same throughput and
   fixed-rate phases through one hand-written aiokafka + asyncpg hop on the same
   PostgreSQL and broker; then the ratios platform ÷ baseline.
@@ -409,17 +412,20 @@ async def _pipeline_times(stack: Stack, answered: dict[uuid.UUID, datetime],
                           commit_ts: bool, limit_s: float = 120.0
                           ) -> tuple[dict[uuid.UUID, datetime], dict[uuid.UUID, datetime]]:
     """Per appeal: when its case.assigned was acked on the unit's task topic, and when
-    analytics' inbox row for it committed (waits until all are there, or no progress
-    for 15 s)."""
-    committed = "pg_xact_commit_timestamp(i.xmin)" if commit_ts else "i.processed_at"
+    it counted in analytics (the commit of its fact row with ``assigned_at``; without
+    commit timestamps, analytics' inbox row for it: the consumer's, not the fold's)
+    (waits until all are there, or no progress for 15 s)."""
+    counted = ("(SELECT pg_xact_commit_timestamp(f.xmin) FROM analytics.case_facts f "
+               "WHERE f.appeal_id = c.appeal_id AND f.assigned_at IS NOT NULL)"
+               if commit_ts else
+               "(SELECT i.processed_at FROM analytics.inbox i WHERE i.event_id = o.event_id)")
     query = f"""
         SELECT c.appeal_id,
                min(o.published_at) FILTER (WHERE o.topic LIKE 'civicgrid.tasks.%') AS task_at,
-               min({committed}) AS analytics_at
+               min({counted}) AS analytics_at
         FROM dispatch.cases c
         JOIN dispatch.outbox o ON o.key = c.case_id::text
                               AND o.event_type = 'civicgrid.case.assigned'
-        LEFT JOIN analytics.inbox i ON i.event_id = o.event_id
         WHERE c.appeal_id = ANY($1::uuid[])
         GROUP BY c.appeal_id"""  # noqa: S608 - a constant expression only
     db = await asyncpg.connect(stack.postgres.dsn())

@@ -5,7 +5,8 @@ Phases (``--phases``, comma-separated, in this order):
 - ``ingest``: events/s through analytics' real batch consumer (decode, inbox, handlers,
   the fact journal, commit) and its projection folding the journal into the facts and
   rollups alongside (as the service runs them), without a broker; the clock stops when
-  every event is folded.
+  every event is folded. ``--fold-after`` first times the two sides one after the other
+  (consume everything, then fold it all).
   ``--order grouped`` sends an appeal's five events one after the other (the whole life
   cycle in one batch, as a replay of history does); ``--order shuffled`` mixes them
   across the whole run (each batch touches many more cases, as live traffic does).
@@ -200,37 +201,55 @@ def _cpu_s(pids: Sequence[int]) -> float:
 
 
 async def ingest(pool: asyncpg.Pool, schema: str, events: Sequence[OutgoingEvent],
-                 batch: int) -> dict[str, float]:
+                 batch: int, fold_after: bool = False) -> dict[str, float]:
     """Events/s, and the CPU each event cost in this process and in its PostgreSQL
     backends (when PostgreSQL runs on this machine): on a shared machine the CPU per event
-    says more about capacity than the rate."""
+    says more about capacity than the rate. ``fold_after``: consume everything first
+    (journal only), then fold it all (as many rows per fold as the service takes), each
+    measured on its own: what each side costs and could do alone."""
     records = _records(events)
 
     def make_uow() -> AnalyticsUnitOfWork:
         return AnalyticsUnitOfWork(pool, schema, "/bench", journal_appended=projection.wake)
 
-    projection = FactProjection(make_uow)
+    projection = FactProjection(make_uow, max_rows=AnalyticsSettings().fold_max_batches)
     consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
         CONSUMER, handlers(AnalyticsSettings()).routes(), make_uow,
         cast(DeadLetterPublisher, _NoDeadLetters()))
     async with pool.acquire() as conn:
         backends = [r[0] for r in await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE application_name = $1", schema)]
-    pg0, py0 = _cpu_s(backends), time.process_time()
-    started = time.perf_counter()
+    n = len(records)
+
+    def since(t0: float, pg0: float, py0: float) -> dict[str, float]:
+        wall = time.perf_counter() - t0
+        return {"events": n, "events_per_s": n / wall, "wall_s": wall,
+                "python_cpu_us_per_event": (time.process_time() - py0) / n * 1e6,
+                "postgres_cpu_us_per_event": (_cpu_s(backends) - pg0) / n * 1e6}
+
+    def mark() -> tuple[float, float, float]:
+        return time.perf_counter(), _cpu_s(backends), time.process_time()
+
+    start = mark()
+    if fold_after:
+        for i in range(0, n, batch):
+            await consumer.process(records[i:i + batch])
+        consumed = since(*start)
+        start = mark()
+        await projection.catch_up()
+        folded = since(*start)
+        return {**{f"consume_{k}": v for k, v in consumed.items()},
+                **{f"fold_{k}": v for k, v in folded.items()}}
     # As in the service: the projection folds while the consumer consumes.
     folding = asyncio.create_task(projection.run())
-    for i in range(0, len(records), batch):
+    for i in range(0, n, batch):
         await consumer.process(records[i:i + batch])
     await projection.catch_up()  # until every event counts in the facts and rollups
-    wall = time.perf_counter() - started
+    result = since(*start)
     folding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await folding
-    n = len(records)
-    return {"events": n, "events_per_s": n / wall, "wall_s": wall,
-            "python_cpu_us_per_event": (time.process_time() - py0) / n * 1e6,
-            "postgres_cpu_us_per_event": (_cpu_s(backends) - pg0) / n * 1e6}
+    return result
 
 
 # -- through the broker ------------------------------------------------------------------
@@ -634,6 +653,9 @@ async def main() -> None:
     ap.add_argument("--order", choices=("grouped", "shuffled"), default="grouped")
     ap.add_argument("--events", choices=("original", "reference"), default="original",
                     help="the ingest events' dimension values (see _events)")
+    ap.add_argument("--fold-after", action="store_true",
+                    help="ingest phase: first consume everything, then fold it, each timed "
+                         "on its own (then the usual run, on an empty store)")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--query", action="append", metavar="NAME",
                     help="query phase: only this query (by its name, e.g. '30d by county'; "
@@ -668,6 +690,20 @@ async def _run(a: argparse.Namespace) -> None:
         warm = _events(200, ref, seed=3, shape=a.events)
         await ingest(pool, a.schema, warm, a.batch)  # statements prepared
         heap.settle()  # as the service does once started
+        if a.fold_after:
+            r = await ingest(pool, a.schema, events, a.batch, fold_after=True)
+            report["ingest_then_fold"] = r
+            for side in ("consume", "fold"):
+                cpu = r[f"{side}_python_cpu_us_per_event"] + r[f"{side}_postgres_cpu_us_per_event"]
+                print(f"{side} alone ({a.events}, {a.order}): {r[f'{side}_events_per_s']:,.0f} "
+                      f"events/s; CPU per event: Python "
+                      f"{r[f'{side}_python_cpu_us_per_event']:.0f} us + PostgreSQL "
+                      f"{r[f'{side}_postgres_cpu_us_per_event']:.0f} us = {cpu:.0f} us",
+                      flush=True)
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{a.schema}" CASCADE')
+            await migrate(a.dsn, a.schema, MIGRATIONS)
+            await pool.expire_connections()
+            await ingest(pool, a.schema, warm, a.batch)
         r = await ingest(pool, a.schema, events, a.batch)
         report["ingest"] = r
         cpu = r["python_cpu_us_per_event"] + r["postgres_cpu_us_per_event"]
