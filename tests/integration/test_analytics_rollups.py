@@ -42,6 +42,7 @@ from civicgrid_shared.db.migrate import migrate
 from civicgrid_shared.db.pool import Conn, create_pool
 from civicgrid_shared.messaging.consumer import BatchConsumer
 from civicgrid_shared.messaging.deadletter import DeadLetterPublisher
+from prometheus_client import REGISTRY
 
 from tests.integration.analytics_helpers import (
     SCENARIO_NOW,
@@ -452,6 +453,37 @@ async def test_a_failed_fold_leaves_the_journal_as_it_was(
         == journalled
     async with p.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM case_facts") == 20
+
+
+async def test_the_service_loop_folds_again_after_a_failed_fold(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    """``run`` (the service's loop) logs a failed fold, counts it and tries again."""
+    p, schema = pool
+    events, _ = history(random.Random(29), cases=10)
+    await _consumer(p, schema).process(records(events))
+    made: list[AnalyticsUnitOfWork] = []
+
+    def first_fails() -> AnalyticsUnitOfWork:
+        uow = (_FailingFold if not made else AnalyticsUnitOfWork)(p, schema, "/test")
+        made.append(uow)
+        return uow
+
+    failures = REGISTRY.get_sample_value("civicgrid_analytics_fold_failures_total")
+    loop = asyncio.create_task(FactProjection(first_fails, idle_poll_s=0.05).run())
+    try:
+        async with p.acquire() as conn:
+            for _ in range(200):
+                if await conn.fetchval("SELECT count(*) FROM case_facts") == 10:
+                    break
+                await asyncio.sleep(0.05)
+            assert await conn.fetchval("SELECT count(*) FROM case_facts") == 10
+            assert await conn.fetchval("SELECT count(*) FROM fact_journal") == 0
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert isinstance(made[0], _FailingFold) and len(made) >= 2
+    assert REGISTRY.get_sample_value("civicgrid_analytics_fold_failures_total") == \
+        (failures or 0) + 1
 
 
 async def test_one_fold_at_a_time_per_store(pool: tuple[asyncpg.Pool, str]) -> None:
