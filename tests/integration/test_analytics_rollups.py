@@ -9,6 +9,7 @@ the incremental writes (and the service's start fills rollups that lack facts)."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import uuid
@@ -19,6 +20,7 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
+from aiokafka import ConsumerRecord
 from civicgrid_analytics.adapters.indicator_sql import IndicatorQuery
 from civicgrid_analytics.adapters.rollup_sql import ROLLUP_TABLES
 from civicgrid_analytics.adapters.rollup_store import rebuild_rollups
@@ -38,6 +40,8 @@ from civicgrid_analytics.service_layer import views
 from civicgrid_analytics.service_layer.projection import FactProjection
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 from civicgrid_shared.contracts.envelope import OutgoingEvent
+from civicgrid_shared.contracts.events import CaseHandedOver, CaseReturned, TerritoryRef
+from civicgrid_shared.contracts.topics import CASES
 from civicgrid_shared.db.migrate import migrate
 from civicgrid_shared.db.pool import Conn, create_pool
 from civicgrid_shared.messaging.consumer import BatchConsumer
@@ -46,6 +50,7 @@ from prometheus_client import REGISTRY
 
 from tests.integration.analytics_helpers import (
     SCENARIO_NOW,
+    event,
     history,
     records,
 )
@@ -496,3 +501,46 @@ async def test_one_fold_at_a_time_per_store(pool: tuple[asyncpg.Pool, str]) -> N
         assert await uow.journal.lock_fold()
         assert await other.fold() is None
     assert await other.fold() == len({e.event_id for e in events})
+
+
+class _Recorded:
+    """Dead letters, kept for the test to read."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    async def send(self, record: ConsumerRecord, consumer: str, reason: str,
+                   attempts: int) -> None:
+        self.reasons.append(reason)
+
+
+async def test_a_value_the_store_cannot_hold_is_dead_lettered_not_journalled(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    """A count beyond PostgreSQL's integer, or a code with a NUL character, would fail
+    every fold after it (the fold cannot dead-letter: it holds no record). The consumer
+    refuses such an event, so it is dead-lettered with the column and the reason, and the
+    other events of its batch are journalled and folded."""
+    p, schema = pool
+    events, _ = history(random.Random(31), cases=8)
+    appeal = next(e for e in events if e.event_type == "civicgrid.appeal.received")
+    appeal_id = uuid.UUID(json.loads(appeal.value)["appeal_id"])
+    poison = [
+        event(CaseReturned(case_id=uuid.uuid4(), appeal_id=appeal_id, unit_id="u",
+                           reason="r", return_count=2**40, returned_at=NOW), CASES.name, "k"),
+        event(CaseHandedOver(case_id=uuid.uuid4(), appeal_id=appeal_id, to="mediation\x00",
+                             unit_id="u", matter_code="m", territory=TerritoryRef(),
+                             handed_at=NOW), CASES.name, "k"),
+    ]
+    dead = _Recorded()
+    consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
+        CONSUMER, handlers(AnalyticsSettings()).routes(),
+        lambda: AnalyticsUnitOfWork(p, schema, "/test"), cast(DeadLetterPublisher, dead),
+        retry_backoff_s=0.01)
+    await consumer.process(records([*events[:10], *poison, *events[10:]]))
+    assert len(dead.reasons) == 2
+    assert "return_count" in dead.reasons[0] and "handed_over_to" in dead.reasons[1]
+    await _fold(p, schema)
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM case_facts") == 8
+        assert await conn.fetchval(
+            "SELECT return_count FROM case_facts WHERE appeal_id = $1", appeal_id) is None

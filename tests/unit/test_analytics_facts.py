@@ -152,3 +152,13 @@ def test_every_column_has_a_known_policy() -> None:
         assert rule in {"any", "least", "greatest", "sum"} or (
             rule.startswith("follows:") and rule.removeprefix("follows:") in facts.COLUMNS
         ), column
+
+
+def test_an_update_the_store_cannot_hold_says_which_column_and_why() -> None:
+    assert facts.unstorable({"return_count": 2**31 - 1, "case_number": "B1"}) is None
+    assert facts.unstorable({"return_count": -(2**31)}) is None
+    assert facts.unstorable({"return_count": 2**31}) == \
+        "return_count: beyond the range of the store's integers"
+    assert facts.unstorable({"handed_over_to": "mediation\x00"}) == \
+        "handed_over_to: contains a NUL character"
+    assert facts.unstorable({"signed_on_time": True}) is None  # a bool is no count

@@ -126,6 +126,22 @@ def policy(column: str) -> str:
     return COLUMNS[column][1]
 
 
+_INTEGER = range(-2**31, 2**31)  # PostgreSQL's integer
+
+
+def unstorable(update: Mapping[str, Any]) -> str | None:
+    """Why the store could not hold this update (the column and what is wrong, never the
+    value), or None. Checked before an update is journalled: a fold that failed on it
+    would fail again for every event journalled after it."""
+    for column, value in update.items():
+        kind = COLUMNS[column][0]
+        if kind == "integer" and isinstance(value, int) and value not in _INTEGER:
+            return f"{column}: beyond the range of the store's integers"
+        if kind == "text" and isinstance(value, str) and "\x00" in value:
+            return f"{column}: contains a NUL character"
+    return None
+
+
 def _territory(t: TerritoryRef) -> dict[str, Any]:
     return {"county_code": t.county_code, "township_code": t.township_code,
             "community_code": t.community_code, "grid_code": t.grid_code}

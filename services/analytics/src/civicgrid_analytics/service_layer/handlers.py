@@ -1,4 +1,5 @@
-"""Analytics' handlers: each event becomes a fact update in the batch's unit of work.
+"""Analytics' handlers: each event becomes a fact update, journalled in the batch's unit
+of work (an update the store could not hold is refused: the event is dead-lettered).
 
 Registered cases also feed hotspot detection, which runs once per batch (a hook run
 just before the batch's commit) and emits through the unit of work (outbox).
@@ -33,6 +34,7 @@ from civicgrid_shared.contracts.events import (
     CaseSignedFor,
     CaseSupervised,
 )
+from civicgrid_shared.errors import Rejected
 from civicgrid_shared.messaging.consumer import Handler
 
 from civicgrid_analytics.domain import facts
@@ -64,9 +66,17 @@ FACT_UPDATES: dict[type[EventPayload], Callable[[Any], facts.FactUpdate]] = {
 }
 
 
+def _journal(uow: AnalyticsUnitOfWork, fact_update: facts.FactUpdate) -> None:
+    appeal_id, update = fact_update
+    problem = facts.unstorable(update)
+    if problem is not None:  # dead-lettered at once, with the column and the reason
+        raise Rejected(f"fact update not storable: {problem}")
+    uow.journal.record(appeal_id, update)
+
+
 def _fact_handler(update: Callable[[Any], facts.FactUpdate]) -> Handler[AnalyticsUnitOfWork]:
     async def handle(event: Any, _: Envelope, uow: AnalyticsUnitOfWork) -> None:
-        uow.journal.record(*update(event))
+        _journal(uow, update(event))
     return handle
 
 
@@ -76,7 +86,7 @@ class AnalyticsHandlers:
 
     async def on_case_registered(self, e: CaseRegistered, _: Envelope,
                                  uow: AnalyticsUnitOfWork) -> None:
-        uow.journal.record(*facts.case_registered(e))
+        _journal(uow, facts.case_registered(e))
         t = e.territory
         if t.township_code and e.matter_code:
             uow.surges.add(t.township_code, e.matter_code, t.county_code, e.received_at)
