@@ -544,3 +544,38 @@ async def test_a_value_the_store_cannot_hold_is_dead_lettered_not_journalled(
         assert await conn.fetchval("SELECT count(*) FROM case_facts") == 8
         assert await conn.fetchval(
             "SELECT return_count FROM case_facts WHERE appeal_id = $1", appeal_id) is None
+
+
+async def test_a_fold_sets_aside_an_appeal_it_cannot_write_and_folds_the_rest(
+        pool: tuple[asyncpg.Pool, str]) -> None:
+    """The net behind the consumer's check: an update that fails the fold's writes for
+    its data (here journalled directly, past the check) is set aside with the reason; the
+    other appeals of the fold count. When every appeal fails, it is not their data: the
+    fold fails and the journal keeps them all."""
+    p, schema = pool
+    events, _ = history(random.Random(37), cases=12)
+    await _consumer(p, schema).process(records(events))
+    bad = uuid.uuid4()
+    async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
+        uow.journal.record(bad, {"return_count": 2**40, "returned_at": NOW})
+        await uow.commit()
+    before = REGISTRY.get_sample_value("civicgrid_analytics_fold_set_aside_total") or 0
+    projection = FactProjection(lambda: AnalyticsUnitOfWork(p, schema, "/test"))
+    await projection.catch_up()
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM case_facts") == 12
+        assert await conn.fetchval("SELECT count(*) FROM fact_journal") == 0
+        aside = await conn.fetch("SELECT appeal_id, reason FROM fact_journal_set_aside")
+        assert [r["appeal_id"] for r in aside] == [bad]
+        assert "NumericValueOutOfRange" in aside[0]["reason"]
+    assert REGISTRY.get_sample_value("civicgrid_analytics_fold_set_aside_total") == before + 1
+    # Two appeals, both failing: the fold fails, nothing is set aside, both stay.
+    async with AnalyticsUnitOfWork(p, schema, "/test") as uow:
+        for appeal in (uuid.uuid4(), uuid.uuid4()):
+            uow.journal.record(appeal, {"return_count": 2**40, "returned_at": NOW})
+        await uow.commit()
+    with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+        await projection.fold()
+    async with p.acquire() as conn:
+        assert await conn.fetchval("SELECT sum(events) FROM fact_journal") == 2
+        assert await conn.fetchval("SELECT count(*) FROM fact_journal_set_aside") == 1

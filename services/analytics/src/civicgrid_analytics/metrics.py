@@ -44,3 +44,6 @@ FOLD_DELAY = Histogram("civicgrid_analytics_fold_delay_seconds",
                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 FOLD_FAILURES = Counter("civicgrid_analytics_fold_failures_total",
                         "Folds that failed and were tried again.")
+FOLD_SET_ASIDE = Counter("civicgrid_analytics_fold_set_aside_total",
+                         "Appeals whose journalled updates could not be folded and were set "
+                         "aside (table fact_journal_set_aside).")

@@ -12,14 +12,16 @@ their order (``domain/facts.merge``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from civicgrid_shared.db.pool import Conn
 
 from civicgrid_analytics.adapters.repository import rows_json
-from civicgrid_analytics.domain.facts import FACT_COLUMNS, merge
+from civicgrid_analytics.domain.facts import COLUMNS, merge
 
 _APPEND = "INSERT INTO fact_journal (events, updates) VALUES ($1, $2::json)"
 
@@ -27,17 +29,35 @@ _APPEND = "INSERT INTO fact_journal (events, updates) VALUES ($1, $2::json)"
 # form of the advisory locks, so that it cannot meet a one-key lock (the outbox relay's).
 _FOLD_LOCK = "SELECT pg_try_advisory_xact_lock(1634627937, 'fact_journal'::regclass::oid::int)"
 
-# The typed read of the rows taken (json_populate_recordset does the types, asyncpg decodes
-# them in C); the DELETE is undone if the fold's transaction is not committed.
-_TAKE = f"""WITH taken AS (
+# The rows taken, as their JSON text: typed here (``_typed``), not by PostgreSQL, so that a
+# value the store cannot hold fails the fold's writes (which set such an appeal aside)
+# rather than this read. The DELETE is undone if the fold's transaction is not committed.
+_TAKE = """WITH taken AS (
     DELETE FROM fact_journal WHERE id IN (SELECT id FROM fact_journal ORDER BY id LIMIT $1)
     RETURNING id, events, appended_at, updates
 )
-SELECT t.id, t.events, t.appended_at, u.appeal_id, {', '.join(f'u.{c}' for c in FACT_COLUMNS)}
-FROM taken t CROSS JOIN LATERAL json_populate_recordset(NULL::case_facts, t.updates) AS u
-ORDER BY t.id"""  # noqa: S608 - column names are domain constants
+SELECT id, events, appended_at, updates::text AS updates FROM taken ORDER BY id"""
+
+_SET_ASIDE = ("INSERT INTO fact_journal_set_aside (appeal_id, reason, updates) "
+              "VALUES ($1, $2, $3::json)")
 
 _BACKLOG = "SELECT coalesce(sum(events), 0) AS events, min(appended_at) AS oldest FROM fact_journal"
+
+
+_PARSE: dict[str, Callable[[Any], Any]] = {
+    "uuid": uuid.UUID, "timestamptz": datetime.fromisoformat}
+
+
+def _typed(row: dict[str, Any]) -> tuple[uuid.UUID, dict[str, Any]]:
+    """An appeal's update as journalled (JSON) back in Python's types (COLUMNS says which);
+    a missing or null column is "not set by these events", as merge reads it."""
+    appeal_id = uuid.UUID(row.pop("appeal_id"))
+    update = {}
+    for column, value in row.items():
+        if value is not None:
+            parse = _PARSE.get(COLUMNS[column][0])
+            update[column] = value if parse is None else parse(value)
+    return appeal_id, update
 
 
 @dataclass
@@ -83,18 +103,19 @@ class FactJournal:
     async def take(self, max_rows: int) -> Taken:
         """Delete up to ``max_rows`` rows (oldest first) and return their updates."""
         taken = Taken()
-        seen: set[int] = set()
         for r in await self._conn.fetch(_TAKE, max_rows):
-            if r["id"] not in seen:
-                seen.add(r["id"])
-                taken.rows += 1
-                taken.events += r["events"]
-                if taken.oldest is None or r["appended_at"] < taken.oldest:
-                    taken.oldest = r["appended_at"]
-            # None is "not set by these events" (merge skips it either way)
-            taken.updates.append((r["appeal_id"], {c: v for c in FACT_COLUMNS
-                                                   if (v := r[c]) is not None}))
+            taken.rows += 1
+            taken.events += r["events"]
+            if taken.oldest is None or r["appended_at"] < taken.oldest:
+                taken.oldest = r["appended_at"]
+            taken.updates += map(_typed, orjson.loads(r["updates"]))
         return taken
+
+    async def set_aside(self, appeal_id: uuid.UUID, update: dict[str, Any],
+                        reason: str) -> None:
+        """Keep an appeal's update that could not be folded, with the reason."""
+        await self._conn.execute(_SET_ASIDE, appeal_id, reason,
+                                 rows_json({appeal_id: update}, [appeal_id]))
 
     async def backlog(self) -> Backlog:
         row = await self._conn.fetchrow(_BACKLOG)

@@ -16,3 +16,15 @@ CREATE TABLE fact_journal (
     -- objects named by case_facts' columns, each with the columns its events set
     updates     json NOT NULL
 );
+
+-- Appeals whose journalled updates a fold could not write for a reason of their data
+-- (the consumer refuses what it knows the store cannot hold; this is the net for the
+-- rest): set aside with the reason, so that the other appeals of the fold go on. The
+-- fold's dead letters: they count nowhere until someone looks (metric and alert).
+CREATE TABLE fact_journal_set_aside (
+    id          bigserial PRIMARY KEY,
+    set_aside_at timestamptz NOT NULL DEFAULT now(),
+    appeal_id   uuid NOT NULL,
+    reason      text NOT NULL,   -- error class and message of the failed write
+    updates     json NOT NULL    -- the appeal's merged updates, as in fact_journal
+);

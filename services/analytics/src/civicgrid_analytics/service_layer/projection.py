@@ -9,8 +9,10 @@ or a row many cases share (a county's day) are written once per fold, not once p
 
 Each event still counts once: the consumer's transaction holds its inbox claim and its
 journal row; the fold's transaction deletes the rows it takes and writes what they make.
-One fold runs at a time per store (an advisory lock); a failed fold leaves its rows in the
-journal and is tried again.
+One fold runs at a time per store (an advisory lock). A fold that fails for a reason of
+the infrastructure leaves its rows in the journal and is tried again; one that fails for
+its data is written appeal by appeal, and an appeal that still fails is set aside
+(``fact_journal_set_aside``, with the reason) instead of holding back every event after it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from civicgrid_shared.errors import safe_reason
+from civicgrid_shared.errors import is_transient, safe_reason
 from civicgrid_shared.logs import get_logger
 
 from civicgrid_analytics import metrics
+from civicgrid_analytics.adapters.journal import Taken
+from civicgrid_analytics.domain.facts import merge
 from civicgrid_analytics.service_layer.unit_of_work import AnalyticsUnitOfWork
 
 log = get_logger(__name__)
@@ -51,8 +57,15 @@ class FactProjection:
             if not await uow.journal.lock_fold():
                 return None
             taken = await uow.journal.take(self._max_rows)
-            for appeal_id, update in taken.updates:
-                uow.facts.record(appeal_id, update)
+            try:
+                async with uow.conn.transaction():  # a savepoint
+                    for appeal_id, update in taken.updates:
+                        uow.facts.record(appeal_id, update)
+                    await uow.facts.flush()
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                await self._one_by_one(uow, taken, exc)
             backlog = await uow.journal.backlog()
             await uow.commit()
         now = datetime.now(UTC)
@@ -64,6 +77,36 @@ class FactProjection:
             if taken.oldest is not None:
                 metrics.FOLD_DELAY.observe((now - taken.oldest).total_seconds())
         return taken.events
+
+    async def _one_by_one(self, uow: AnalyticsUnitOfWork, taken: Taken,
+                          exc: BaseException) -> None:
+        """The fold failed for a reason of its data: write its appeals one at a time
+        (each in a savepoint) and set aside those that fail, with the reason, so that
+        one bad update cannot hold back every event after it."""
+        log.error("fold failed for its data; folding appeal by appeal",
+                  reason=safe_reason(exc), events=taken.events)
+        merged: dict[uuid.UUID, dict[str, Any]] = {}
+        for appeal_id, update in taken.updates:
+            merge(merged.setdefault(appeal_id, {}), update)
+        failed: list[tuple[uuid.UUID, dict[str, Any], str]] = []
+        for appeal_id, update in merged.items():
+            try:
+                async with uow.conn.transaction():
+                    uow.facts.record(appeal_id, update)
+                    await uow.facts.flush()
+            except Exception as one:
+                if is_transient(one):
+                    raise
+                failed.append((appeal_id, update, safe_reason(one)))
+        if len(failed) == len(merged) > 1:
+            # Not some appeals' data but the fold itself (a fault of the code or the
+            # store): keep everything in the journal and try again, as for any failure.
+            raise exc
+        for appeal_id, update, reason in failed:
+            await uow.journal.set_aside(appeal_id, update, reason)
+            metrics.FOLD_SET_ASIDE.inc()
+            log.error("appeal set aside: its updates cannot be folded",
+                      appeal_id=str(appeal_id), reason=reason)
 
     async def catch_up(self) -> int:
         """Fold until the journal is empty (waiting while another instance folds): the
