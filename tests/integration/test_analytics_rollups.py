@@ -335,10 +335,7 @@ async def test_two_consumers_writing_the_same_facts_at_once_lose_no_count(
             assert await _snapshot(conn) == incremental
         await conn.execute(
             f"TRUNCATE case_facts, inbox, fact_journal, {', '.join(ROLLUP_TABLES)}")
-    one: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
-        CONSUMER, handlers(AnalyticsSettings()).routes(),
-        lambda: AnalyticsUnitOfWork(p, schema, "/test"), cast(DeadLetterPublisher, _Dead()))
-    await one.process(records(events))
+    await _consumer(p, schema).process(records(events))
     await _fold(p, schema)
     async with p.acquire() as conn:
         assert [dict(r) for r in await conn.fetch("SELECT * FROM case_facts ORDER BY 1")] \
@@ -394,10 +391,13 @@ async def test_the_facts_a_rollup_answer_reads_come_from_the_index_alone(
                 assert f"Index Only Scan using {index} " in text, (group_by, index, text)
 
 
-def _consumer(pool: asyncpg.Pool, schema: str) -> BatchConsumer[AnalyticsUnitOfWork]:
+def _consumer(pool: asyncpg.Pool, schema: str, dead: object | None = None
+              ) -> BatchConsumer[AnalyticsUnitOfWork]:
+    """Analytics' consumer on the test's store (``dead``: where dead letters go; by
+    default none may be sent)."""
     return BatchConsumer(CONSUMER, handlers(AnalyticsSettings()).routes(),
                          lambda: AnalyticsUnitOfWork(pool, schema, "/test"),
-                         cast(DeadLetterPublisher, _Dead()))
+                         cast(DeadLetterPublisher, dead or _Dead()), retry_backoff_s=0.01)
 
 
 async def test_the_consumer_journals_and_the_projection_folds(
@@ -532,11 +532,7 @@ async def test_a_value_the_store_cannot_hold_is_dead_lettered_not_journalled(
                              handed_at=NOW), CASES.name, "k"),
     ]
     dead = _Recorded()
-    consumer: BatchConsumer[AnalyticsUnitOfWork] = BatchConsumer(
-        CONSUMER, handlers(AnalyticsSettings()).routes(),
-        lambda: AnalyticsUnitOfWork(p, schema, "/test"), cast(DeadLetterPublisher, dead),
-        retry_backoff_s=0.01)
-    await consumer.process(records([*events[:10], *poison, *events[10:]]))
+    await _consumer(p, schema, dead).process(records([*events[:10], *poison, *events[10:]]))
     assert len(dead.reasons) == 2
     assert "return_count" in dead.reasons[0] and "handed_over_to" in dead.reasons[1]
     await _fold(p, schema)
