@@ -11,12 +11,14 @@ go, to put the reset exactly inside a round; the fault test
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from civicgrid_shared.contracts.envelope import new_event
 from civicgrid_shared.contracts.events import AppealReceived, Channel, TerritoryRef
 from civicgrid_shared.contracts.topics import APPEALS
@@ -24,6 +26,7 @@ from civicgrid_shared.db import outbox
 from civicgrid_shared.db.migrate import migrate
 from civicgrid_shared.messaging.relay import OutboxRelay
 from civicgrid_shared.settings import ServiceSettings
+from civicgrid_stack.broker import TansuBroker
 from civicgrid_stack.stack import Stack
 
 from tests.integration.helpers import schema_pool
@@ -103,3 +106,85 @@ async def test_a_round_out_while_the_broker_reset_sends_its_rows_again(
         assert await relay.publish_once() == 3
         assert await unpublished() == 0
         assert held.sent == 6
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _read_all(bootstrap: str, topic: str) -> set[str]:
+    """Every event id the topic's listed partitions hold, from their start."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        ids: set[str] = set()
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                ids |= {dict(r.headers)["ce_id"].decode() for r in records}
+        return ids
+    finally:
+        await consumer.stop()
+
+
+async def test_rows_re_sent_after_a_broker_reset_land_where_consumers_read(
+        stack: Stack, tmp_path: Path) -> None:
+    """The embedded broker, restarted, creates a topic a client touches first with its
+    default 4 partitions, and acknowledges writes to partitions it does not list. A
+    relay whose producer kept the old metadata (6 partitions) put the re-sent rows of
+    two partitions there, where no consumer reads (test_faults lost 84 of 368 appeals
+    so). After the re-drive every row must be readable from the topic's partitions."""
+    broker = TansuBroker(_free_port(), log_path=tmp_path / "broker.log")
+    broker.start()
+    schema = f"relay_{uuid.uuid4().hex[:8]}"
+    dsn = stack.postgres.dsn()
+    settings = ServiceSettings(database_url=dsn, kafka_bootstrap=broker.bootstrap)
+    try:
+        await migrate(dsn, schema, tmp_path)
+        async with schema_pool(stack, schema, 3) as pool:
+            relay = OutboxRelay(pool, schema, settings, "test")
+            before = [_event() for _ in range(24)]
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.append(conn, before, schema)
+            while await relay.publish_once():
+                pass
+            sent = {str(e.event_id) for e in before}
+            assert await _read_all(broker.bootstrap, APPEALS.name) == sent
+
+            broker.kill()  # memory lost
+            await asyncio.sleep(0.5)
+            broker.start()
+            # A client touches the topic first (as a consumer's metadata request does in
+            # the stack): the broker creates it with its default partitions.
+            toucher = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+            await toucher.start()
+            try:
+                assert len(await toucher.partitions_for(APPEALS.name)) < APPEALS.partitions
+            finally:
+                await toucher.stop()
+            # Rows committed before the watch noticed: the relay sends them with its old
+            # producer (the old metadata).
+            after = [_event() for _ in range(24)]
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.append(conn, after, schema)
+            while await relay.publish_once():
+                pass
+            # The watch's recovery, then the relay's rounds.
+            await relay.redrive_recent()
+            while await relay.publish_once():
+                pass
+            await relay.stop()
+            read = await _read_all(broker.bootstrap, APPEALS.name)
+            lost = {str(e.event_id) for e in before + after} - read
+            assert not lost, f"{len(lost)} of {len(before) + len(after)} rows unreadable"
+    finally:
+        broker.stop()

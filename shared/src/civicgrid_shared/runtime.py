@@ -101,7 +101,8 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.pool, self.schema, self.settings, self.name,
                                  topics=self.topics)
         await self.relay.start()
-        self.watch = BrokerWatch(self.settings, self.name, self.topics, self.broker, self.relay)
+        self.watch = BrokerWatch(self.settings, self.name, self.topics, self.broker, self.relay,
+                                 producers=[self._dlq_producer])
         # With the broker down, appeals are still accepted into the outbox; /ready says
         # not ready until the watch reaches the broker.
         await self.watch.start()

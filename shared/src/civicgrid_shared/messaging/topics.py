@@ -83,3 +83,16 @@ async def missing_topics(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec])
     names = [s.name for s in specs]
     existing = await existing_topics(admin, names)
     return [n for n in names if n not in existing]
+
+
+async def describe_partitions(admin: AIOKafkaAdminClient,
+                              specs: Iterable[TopicSpec]) -> dict[str, int]:
+    """The partitions each existing one of these topics has (auto-creation off, as
+    ``existing_topics``)."""
+    names = [s.name for s in specs]
+    if not names:
+        return {}
+    response = await admin._send_request(
+        MetadataRequest(names, allow_auto_topic_creation=False))
+    return {t["topic"]: len(t["partitions"]) for t in response.to_object()["topics"]
+            if t["error_code"] != UnknownTopicOrPartitionError.errno}

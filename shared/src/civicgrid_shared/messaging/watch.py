@@ -16,6 +16,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
@@ -25,15 +26,27 @@ from civicgrid_shared.contracts.topics import TopicSpec
 from civicgrid_shared.errors import safe_reason
 from civicgrid_shared.logs import get_logger
 from civicgrid_shared.messaging.relay import OutboxRelay
-from civicgrid_shared.messaging.topics import admin_client, ensure_topics, missing_topics
+from civicgrid_shared.messaging.topics import (
+    admin_client,
+    describe_partitions,
+    ensure_topics,
+    missing_topics,
+)
 from civicgrid_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
 
+class Restartable(Protocol):
+    """A producer that starts again on its next use after ``stop``."""
+
+    async def stop(self) -> None: ...
+
+
 class BrokerWatch:
     def __init__(self, settings: ServiceSettings, service: str, topics: Sequence[TopicSpec],
-                 broker: KafkaBroker | None, relay: OutboxRelay | None) -> None:
+                 broker: KafkaBroker | None, relay: OutboxRelay | None,
+                 producers: Sequence[Restartable] = ()) -> None:
         self._settings = settings
         self._service = service
         # One per process, deleted on a clean stop (1 partition; nothing is written to it).
@@ -43,6 +56,9 @@ class BrokerWatch:
         self._topics = [*topics, self._sentinel]
         self._broker = broker
         self._relay = relay
+        # Other producers of the process (the dead-letter one): stopped on a reset, so
+        # that they start again with the broker's metadata (see OutboxRelay.redrive_recent).
+        self._producers = producers
         self._admin: AIOKafkaAdminClient | None = None
         self._task: asyncio.Task[None] | None = None
         self.last_ok: float = 0.0
@@ -98,14 +114,27 @@ class BrokerWatch:
                 metrics.BROKER_RESETS.labels(self._service).inc()
                 log.warning("broker lost its topics: recreated them, recovering",
                             missing=missing)
+                for producer in self._producers:
+                    await producer.stop()
                 if self._relay is not None:
                     await self._relay.redrive_recent()
+                self._warn_partitions(await describe_partitions(admin, self._topics))
                 await self._restart_subscribers()
         if not self.subscribers_running and self._broker is not None:
             await self._broker.start()
             self.subscribers_running = True
         self.last_ok = time.monotonic()
         await self._measure_lag()
+
+    def _warn_partitions(self, counts: dict[str, int]) -> None:
+        """Topics a client made the broker create before the watch did have its default
+        partitions, not their own: nothing is lost (every producer starts again with the
+        metadata as it is), but fewer consumers can share them until they are recreated."""
+        for spec in self._topics:
+            found = counts.get(spec.name)
+            if found is not None and found != spec.partitions:
+                log.warning("topic recreated with other partitions than its own",
+                            topic=spec.name, partitions=found, expected=spec.partitions)
 
     async def _measure_lag(self) -> None:
         """Records behind the end of the log, per consumer group and topic."""
