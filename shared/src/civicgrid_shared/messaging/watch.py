@@ -16,7 +16,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
@@ -35,6 +35,9 @@ from civicgrid_shared.messaging.topics import (
 from civicgrid_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+#: how long a subscriber's stop may take when the watch restarts it after a reset
+_STOP_TIMEOUT_S = 10.0
 
 
 class Restartable(Protocol):
@@ -63,6 +66,7 @@ class BrokerWatch:
         self._task: asyncio.Task[None] | None = None
         self.last_ok: float = 0.0
         self.subscribers_running = False
+        self._restart_pending = False  # a restart after a reset did not complete
 
     @property
     def healthy(self) -> bool:
@@ -120,6 +124,8 @@ class BrokerWatch:
                     await self._relay.redrive_recent()
                 self._warn_partitions(await describe_partitions(admin, self._topics))
                 await self._restart_subscribers()
+        elif self._restart_pending:
+            await self._restart_subscribers()
         if not self.subscribers_running and self._broker is not None:
             await self._broker.start()
             self.subscribers_running = True
@@ -159,12 +165,32 @@ class BrokerWatch:
                 metrics.CONSUMER_LAG.labels(group, topic).set(value)
 
     async def _restart_subscribers(self) -> None:
+        """Restart every subscriber, all at once; one that fails to start is tried again
+        at the next check (``_restart_pending``)."""
         if self._broker is None or not self.subscribers_running:
             return
-        for sub in self._broker.subscribers:
-            with contextlib.suppress(Exception):
-                await sub.stop()
-            await sub.start()
+        self._restart_pending = True
+        results = await asyncio.gather(
+            *(self._restart(sub) for sub in self._broker.subscribers), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        self._restart_pending = False
+
+    async def _restart(self, sub: Any) -> None:
+        # A consumer whose group was rejoining when the broker died can wait for ever on
+        # its JoinGroup: aiokafka's stop waits for that first, and the restarted broker
+        # may hold it for good (a fault test saw a group never restart). Past the bound,
+        # the stop is cancelled, which ends that wait; the subscriber starts a new consumer.
+        try:
+            await asyncio.wait_for(sub.stop(), _STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("subscriber did not stop in time; starting a new consumer anyway",
+                        group=getattr(sub, "group_id", None), timeout_s=_STOP_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("subscriber stop failed; starting it again",
+                        group=getattr(sub, "group_id", None), reason=safe_reason(exc))
+        await sub.start()
 
     async def _get_admin(self) -> AIOKafkaAdminClient:
         if self._admin is None:
