@@ -8,8 +8,11 @@ Phases (``--phases``, comma-separated, in this order):
   every event is folded. ``--fold-after`` first times the two sides one after the other
   (consume everything, then fold it all).
   ``--order grouped`` sends an appeal's five events one after the other (the whole life
-  cycle in one batch, as a replay of history does); ``--order shuffled`` mixes them
-  across the whole run (each batch touches many more cases, as live traffic does).
+  cycle in one batch); ``--order shuffled`` mixes them across the whole run (every event
+  changes a case stored by an earlier fold, its days far apart from the batch's others:
+  the worst case); ``--order timeline`` sends them in the order of their event time, as
+  live traffic arrives and a replay of the topics reads them (with
+  ``--appeals-per-hour``: a city's density, so that a fold's events share their days).
 - ``broker``: the same events through the real broker: an embedded tansu broker is
   started on a free port, the events are produced first, then analytics' runtime (the
   service's own subscription, consumer, unit of work and projection, without HTTP)
@@ -132,10 +135,19 @@ def _reference() -> dict[str, list[tuple[str, ...]]]:
 
 # -- ingest ------------------------------------------------------------------------------
 
+#: the moment of each bench event (the first one its payload has)
+_MOMENTS = ("closed_at", "resolved_at", "assigned_at", "registered_at", "received_at")
+
+
 def _events(appeals: int, ref: dict[str, list[tuple[str, ...]]], seed: int = 1,
-            shape: str = "original") -> list[OutgoingEvent]:
+            shape: str = "original", per_hour: int | None = None,
+            timeline: bool = False) -> list[OutgoingEvent]:
     """Five events per appeal (received, registered, assigned, resolved, closed), received
-    one hour apart going back from now (the first 2,000 hours, then again).
+    one hour apart going back from now (the first 2,000 hours, then again); with
+    ``per_hour``, that many appeals an hour, evenly spread, going back from 41 hours ago
+    (so that every event is in the past). ``timeline``: in the order of their event time
+    (an appeal's resolution 30 hours and its closing 40 hours after it was received), as
+    live traffic arrives and as a replay of the topics reads it.
 
     ``original``: the values of the first version of this bench (10 counties, 60
     townships, 40 matters, 300 units, no community, grid or grid worker), so that figures
@@ -145,10 +157,11 @@ def _events(appeals: int, ref: dict[str, list[tuple[str, ...]]], seed: int = 1,
     or county: many more distinct rollup keys per batch.
     """
     rnd = random.Random(seed)
-    out = []
+    out: list[tuple[datetime, OutgoingEvent]] = []
     for i in range(appeals):
         a, c = uuid.uuid4(), uuid.uuid4()
-        t0 = NOW - timedelta(hours=i % 2000)
+        t0 = NOW - timedelta(hours=i % 2000) if per_hour is None \
+            else NOW - timedelta(hours=41) - timedelta(hours=(appeals - 1 - i) / per_hour)
         if shape == "original":
             county = f"1405{i % 10:02d}"
             terr = TerritoryRef(county_code=county, township_code=f"{county}{i % 12:03d}")
@@ -176,8 +189,11 @@ def _events(appeals: int, ref: dict[str, list[tuple[str, ...]]], seed: int = 1,
                         closed_at=t0 + timedelta(hours=40)), CASES.name),
         ):
             key = str(a) if topic == APPEALS.name else str(c)
-            out.append(new_event(p, topic=topic, key=key, source="/bench"))
-    return out
+            at = next(getattr(p, f) for f in _MOMENTS if getattr(p, f, None) is not None)
+            out.append((at, new_event(p, topic=topic, key=key, source="/bench")))
+    if timeline:
+        out.sort(key=lambda e: e[0])  # stable: an appeal's events of one moment in order
+    return [e for _, e in out]
 
 
 def _records(events: Sequence[OutgoingEvent]) -> list[ConsumerRecord]:
@@ -650,7 +666,10 @@ async def main() -> None:
     ap.add_argument("--days", type=float, default=365.0, help="the fill's cases span")
     ap.add_argument("--ingest-appeals", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--order", choices=("grouped", "shuffled"), default="grouped")
+    ap.add_argument("--order", choices=("grouped", "shuffled", "timeline"), default="grouped")
+    ap.add_argument("--appeals-per-hour", type=int, default=None,
+                    help="the appeals' density in event time (default: one an hour, cycling "
+                         "over 2,000 hours)")
     ap.add_argument("--events", choices=("original", "reference"), default="original",
                     help="the ingest events' dimension values (see _events)")
     ap.add_argument("--fold-after", action="store_true",
@@ -683,11 +702,12 @@ async def _run(a: argparse.Namespace) -> None:
     pool = await create_pool(a.dsn, a.schema, 2, 4)
     events: list[OutgoingEvent] = []
     if "ingest" in phases or "broker" in phases:
-        events = _events(a.ingest_appeals, ref, shape=a.events)
+        events = _events(a.ingest_appeals, ref, shape=a.events, per_hour=a.appeals_per_hour,
+                         timeline=a.order == "timeline")
         if a.order == "shuffled":
             random.Random(2).shuffle(events)
     if "ingest" in phases:
-        warm = _events(200, ref, seed=3, shape=a.events)
+        warm = _events(200, ref, seed=3, shape=a.events, per_hour=a.appeals_per_hour)
         await ingest(pool, a.schema, warm, a.batch)  # statements prepared
         heap.settle()  # as the service does once started
         if a.fold_after:
