@@ -306,17 +306,24 @@ _BY_MOMENT: tuple[tuple[str, tuple[tuple[int, tuple[Cond, ...]], ...]], ...] = t
 _FIRST_BIN = len(COUNTER_NAMES)
 
 
-def hit_codes(fact: Fact, zone: ZoneInfo) -> list[int]:
+def hit_codes(fact: Fact, zone: ZoneInfo, days: dict[datetime, int] | None = None
+              ) -> list[int]:
     """The counts one fact makes, as hit codes (each counts 1; none twice), placed by the
     rules of ``COUNTERS`` and the histogram. Sparse (a fact makes a dozen counts out of 64
-    columns): the write path's form."""
+    columns): the write path's form. ``days``: moments already placed (moment -> its
+    day's ordinal << 6), filled here; a fact's moments often coincide, and a changed fact
+    is placed twice (before and after)."""
     out: list[int] = []
     get = fact.get
+    if days is None:
+        days = {}
     for moment, counters in _BY_MOMENT:
         t = get(moment)
         if t is None:
             continue
-        day = t.astimezone(zone).toordinal() << 6  # datetime.toordinal: its date's
+        day = days.get(t)  # equal instants are equal keys: the same city-local day
+        if day is None:
+            day = days[t] = t.astimezone(zone).toordinal() << 6  # its date's ordinal
         for index, when in counters:
             for w in when:
                 if not w.holds(fact):
@@ -381,6 +388,15 @@ class RollupAggregator:
 # -- keys --------------------------------------------------------------------------------
 
 RollupKey = tuple[str, str | None, str | None, str | None]  # (dim, key, county, township)
+
+
+#: the columns a fact's rollup keys are made of (``keys_of``)
+_KEY_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
+    (*(r.column for r in ROLLUP_DIMS if r.column), "county_code", "township_code")))
+
+
+def _key_values(fact: Fact) -> tuple[Any, ...]:
+    return tuple(map(fact.get, _KEY_COLUMNS))
 
 
 def keys_of(fact: Fact) -> list[RollupKey]:
@@ -448,23 +464,30 @@ class RollupDelta:
         self._added: dict[RollupKey, list[Hits]] = {}
         self._taken: dict[RollupKey, list[Hits]] = {}
         self.now: dict[RollupKey, list[int]] = {}
-        self.deadlines: dict[RollupKey, dict[date, int]] = {}
+        self.deadlines: dict[tuple[RollupKey, date], int] = {}  # (key, deadline day): n
         self.fine: dict[FineKey, Counts] = {}
+        self._days: dict[datetime, int] = {}  # moments placed so far (``hit_codes``)
 
     def move(self, old: Fact | None, new: Fact | None) -> None:
-        old_keys = keys_of(old) if old is not None else []
         new_keys = keys_of(new) if new is not None else []
+        if old is None:
+            old_keys: list[RollupKey] = []
+        elif new is not None and _key_values(old) == _key_values(new):
+            old_keys = new_keys  # most changes keep every dimension: the same rows
+        else:
+            old_keys = keys_of(old)
+        days = self._days
         if old is not None and new is not None and old_keys == new_keys:
-            before = set(hit_codes(old, self.zone))
-            after = set(hit_codes(new, self.zone))
+            before = set(hit_codes(old, self.zone, days))
+            after = set(hit_codes(new, self.zone, days))
             if before != after:  # every hit counts 1: the difference is two sets
                 _note(self._added, new_keys, tuple(after - before))
                 _note(self._taken, new_keys, tuple(before - after))
         else:
             if old is not None:
-                _note(self._taken, old_keys, tuple(hit_codes(old, self.zone)))
+                _note(self._taken, old_keys, tuple(hit_codes(old, self.zone, days)))
             if new is not None:
-                _note(self._added, new_keys, tuple(hit_codes(new, self.zone)))
+                _note(self._added, new_keys, tuple(hit_codes(new, self.zone, days)))
         if old is None or new is None or old_keys != new_keys \
                 or old.get("resolved_at") != new.get("resolved_at") \
                 or old.get("received_at") != new.get("received_at"):
@@ -474,19 +497,35 @@ class RollupDelta:
                     if where is not None:
                         self._add_fine(keys, where, sign)
         was, now = self._now_of(old), self._now_of(new)
-        if was == now and old_keys == new_keys:
+        if was == now and old_keys is new_keys:
+            return
+        if old_keys is new_keys:
+            # The same rows: the net change once per key (a resolution: pending - 1 and
+            # its deadline day - 1, open unchanged), not - old and + new.
+            self._add_now(new_keys, (was or _NOT_OPEN), (now or _NOT_OPEN))
             return
         for state, keys, sign in ((was, old_keys, -1), (now, new_keys, 1)):
-            if state is None:
-                continue
-            is_open_, pending, deadline_day = state
-            for k in keys:
-                row = self.now.setdefault(k, [0, 0])
-                row[0] += sign * is_open_
-                row[1] += sign * pending
-                if deadline_day is not None:
-                    days = self.deadlines.setdefault(k, {})
-                    days[deadline_day] = days.get(deadline_day, 0) + sign
+            if state is not None:
+                self._add_now(keys, *((state, _NOT_OPEN) if sign < 0 else (_NOT_OPEN, state)))
+
+    def _add_now(self, keys: list[RollupKey], was: NowState, now: NowState) -> None:
+        """Move ``keys``' now figures from ``was`` to ``now``."""
+        d_open, d_pending = now[0] - was[0], now[1] - was[1]
+        moved = was[2] != now[2]
+        rows, deadlines = self.now, self.deadlines
+        for k in keys:
+            if d_open or d_pending:
+                row = rows.get(k)
+                if row is None:
+                    rows[k] = [d_open, d_pending]
+                else:
+                    row[0] += d_open
+                    row[1] += d_pending
+            if moved:
+                for day, sign in ((was[2], -1), (now[2], 1)):
+                    if day is not None:
+                        at = (k, day)
+                        deadlines[at] = deadlines.get(at, 0) + sign
 
     def rows(self) -> tuple[list[tuple[BucketKey, Counts]], list[tuple[BucketKey, Counts]],
                             list[tuple[RollupKey, int, int]], list[tuple[BucketKey, int]],
@@ -519,8 +558,7 @@ class RollupDelta:
                         sums[name] = sums.get(name, 0) + n
         now = [(k, v[0], v[1]) for k, v in self.now.items() if v[0] or v[1]]
         deadlines = [((k[0], day, k[1], k[2], k[3]), n)
-                     for k, by_deadline in self.deadlines.items()
-                     for day, n in by_deadline.items() if n]
+                     for (k, day), n in self.deadlines.items() if n]
         fine = [(k, {n: v for n, v in c.items() if v}) for k, c in self.fine.items()
                 if any(c.values())]
         month_rows = [(m, nonzero) for m, sums in months.items()
@@ -534,7 +572,7 @@ class RollupDelta:
                 row = self.fine.setdefault((dim, bin_, day, key, county, township), {})
                 row[part] = row.get(part, 0) + sign
 
-    def _now_of(self, fact: Fact | None) -> tuple[int, int, date | None] | None:
+    def _now_of(self, fact: Fact | None) -> NowState | None:
         """(open, pending, the deadline's day if pending); None if it counts in neither."""
         if fact is None or not is_open(fact):
             return None
@@ -544,6 +582,8 @@ class RollupDelta:
 
 
 Hits = tuple[int, ...]  # one fact's hit codes
+NowState = tuple[int, int, date | None]  # open, pending, the deadline's day if pending
+_NOT_OPEN: NowState = (0, 0, None)
 
 
 def _note(table: dict[RollupKey, list[Hits]], keys: list[RollupKey], pairs: Hits) -> None:
