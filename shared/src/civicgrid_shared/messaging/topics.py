@@ -63,20 +63,8 @@ async def ensure_topics(
 
 
 async def existing_topics(admin: AIOKafkaAdminClient, names: list[str]) -> set[str]:
-    """Which of these topics exist, asking about them alone.
-
-    ``list_topics`` fetches the metadata of every topic in the cluster (thousands of unit
-    task topics), and asking about a missing topic the usual way lets the broker
-    auto-create it with the wrong shape: hence a metadata request for just these names
-    with auto-creation off (the admin client has no public call for it).
-    """
-    if not names:
-        return set()
-    response = await admin._send_request(
-        MetadataRequest(names, allow_auto_topic_creation=False))
-    # Any other error (e.g. no leader yet for a topic just created) means it exists.
-    return {t["topic"] for t in response.to_object()["topics"]
-            if t["error_code"] != UnknownTopicOrPartitionError.errno}
+    """Which of these topics exist, asking about them alone (see ``describe_partitions``)."""
+    return set(await describe_partitions(admin, names))
 
 
 async def missing_topics(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec]) -> list[str]:
@@ -86,13 +74,18 @@ async def missing_topics(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec])
 
 
 async def describe_partitions(admin: AIOKafkaAdminClient,
-                              specs: Iterable[TopicSpec]) -> dict[str, int]:
-    """The partitions each existing one of these topics has (auto-creation off, as
-    ``existing_topics``)."""
-    names = [s.name for s in specs]
+                              names: list[str]) -> dict[str, int]:
+    """How many partitions each of these topics that exists has, asking about them alone.
+
+    ``list_topics`` fetches the metadata of every topic in the cluster (thousands of unit
+    task topics), and asking about a missing topic the usual way lets the broker
+    auto-create it with the wrong shape: hence a metadata request for just these names
+    with auto-creation off (the admin client has no public call for it).
+    """
     if not names:
         return {}
     response = await admin._send_request(
         MetadataRequest(names, allow_auto_topic_creation=False))
+    # Any other error (e.g. no leader yet for a topic just created) means it exists.
     return {t["topic"]: len(t["partitions"]) for t in response.to_object()["topics"]
             if t["error_code"] != UnknownTopicOrPartitionError.errno}

@@ -122,7 +122,8 @@ class BrokerWatch:
                     await producer.stop()
                 if self._relay is not None:
                     await self._relay.redrive_recent()
-                self._warn_partitions(await describe_partitions(admin, self._topics))
+                self._warn_partitions(
+                    await describe_partitions(admin, [t.name for t in self._topics]))
                 await self._restart_subscribers()
         elif self._restart_pending:
             await self._restart_subscribers()
