@@ -66,7 +66,7 @@ class BrokerWatch:
         self._task: asyncio.Task[None] | None = None
         self.last_ok: float = 0.0
         self.subscribers_running = False
-        self._restart_pending = False  # a restart after a reset did not complete
+        self._recovery_pending = False  # a reset's recovery has not completed yet
 
     @property
     def healthy(self) -> bool:
@@ -118,20 +118,26 @@ class BrokerWatch:
                 metrics.BROKER_RESETS.labels(self._service).inc()
                 log.warning("broker lost its topics: recreated them, recovering",
                             missing=missing)
-                for producer in self._producers:
-                    await producer.stop()
-                if self._relay is not None:
-                    await self._relay.redrive_recent()
-                self._warn_partitions(
-                    await describe_partitions(admin, [t.name for t in self._topics]))
-                await self._restart_subscribers()
-        elif self._restart_pending:
-            await self._restart_subscribers()
+                self._recovery_pending = True
+        if self._recovery_pending:
+            await self._recover(admin)
         if not self.subscribers_running and self._broker is not None:
             await self._broker.start()
             self.subscribers_running = True
         self.last_ok = time.monotonic()
         await self._measure_lag()
+
+    async def _recover(self, admin: AIOKafkaAdminClient) -> None:
+        """After a reset: producers start again, the outbox's recent rows go again, the
+        subscribers restart. Until all of it is done it is tried again at every check (a
+        repeat sends rows twice, which the consumers' inboxes absorb)."""
+        for producer in self._producers:
+            await producer.stop()
+        if self._relay is not None:
+            await self._relay.redrive_recent()
+        self._warn_partitions(await describe_partitions(admin, [t.name for t in self._topics]))
+        await self._restart_subscribers()
+        self._recovery_pending = False
 
     def _warn_partitions(self, counts: dict[str, int]) -> None:
         """Topics a client made the broker create before the watch did have its default
@@ -166,17 +172,14 @@ class BrokerWatch:
                 metrics.CONSUMER_LAG.labels(group, topic).set(value)
 
     async def _restart_subscribers(self) -> None:
-        """Restart every subscriber, all at once; one that fails to start is tried again
-        at the next check (``_restart_pending``)."""
+        """Restart every subscriber, all at once (a failure is raised once all are done)."""
         if self._broker is None or not self.subscribers_running:
             return
-        self._restart_pending = True
         results = await asyncio.gather(
             *(self._restart(sub) for sub in self._broker.subscribers), return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise failed[0]
-        self._restart_pending = False
 
     async def _restart(self, sub: Any) -> None:
         # A consumer whose group was rejoining when the broker died can wait for ever on
