@@ -584,7 +584,7 @@ ORDER BY r.is_total DESC, r.key NULLS LAST"""
 ),{grouped}
 rows AS (  -- id: a hashable join key for the median (keys may be NULL)
     SELECT row_number() OVER () AS id, * FROM ({rows}) x
-),{_median_ctes(fkey, window, fwhere, fine_sql)}
+),{_median_ctes(fkey, window, fwhere, fine_sql, fkey in KEYED_MEDIAN)}
 SELECT r.key, r.is_total, {counts},
        CASE WHEN m.lo = m.hi THEN m.a ELSE m.a + 0.5::float8 * (m.b - m.a) END
            AS median_handling_hours
@@ -602,7 +602,8 @@ _HIST_ARRAY = "ARRAY[" + ", ".join(f"r.{b}" for b in BIN_NAMES) + "]"
 _PART_ARRAY = "ARRAY[" + ", ".join(f"f.{n}" for n in PART_NAMES) + "]"
 
 
-def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None) -> str:
+def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None,
+                 keyed: bool = False) -> str:
     """The exact median of each row (``percentile_cont(0.5)`` of the fact path).
 
     The histogram says in which bin(s) each row's two middle ranks lie, and how many of
@@ -614,7 +615,12 @@ def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None) -> str:
     the middle value(s) picked. Every value of the row is in the histograms (the rollups
     are written with the facts, and this is one statement, so one snapshot), hence the
     ranks are exact; the interpolation is percentile_cont's (``a + 0.5 * (b - a)`` in
-    float8)."""
+    float8).
+
+    ``keyed`` (the group key is a column of ``KEYED_MEDIAN``): each key's row reads its own
+    facts of its fine bins through that column's index, and only the total and the null
+    key read whole fine bins."""
+    facts = _keyed_facts(fkey, window, fwhere) if keyed else _bin_facts(fkey, window, fwhere)
     if fine is None:
         # the bin's whole fine range
         ranged = f"""
@@ -668,16 +674,39 @@ need AS (  -- the bins holding rank lo = (total - 1) / 2 or hi = total / 2 (0-ba
     SELECT id, key, is_total, bin, before, (total - 1) / 2 AS lo, total / 2 AS hi FROM hist
     WHERE before <= total / 2 AND before + n > (total - 1) / 2
 ),{ranged}
-facts AS MATERIALIZED (  -- the window's disposed facts in the fine bins some row needs
+{facts}sorted AS (  -- each (row, fine bin)'s values in order: rank r is hs[r - before + 1]
+    SELECT id, lo, hi, before, array_agg(h ORDER BY h) AS hs
+    FROM matched GROUP BY id, f_lo, lo, hi, before
+),
+median AS (  -- a subscript outside the array is NULL (that rank is in the other bin)
+    SELECT id, min(lo) AS lo, min(hi) AS hi,
+           min(hs[lo - before + 1]) AS a, min(hs[hi - before + 1]) AS b
+    FROM sorted GROUP BY id
+)"""
+
+
+#: group key columns whose facts have an index for the median led by them (migration 0107,
+#: ``case_facts_matter_handling``: column, fine bin, resolved_at)
+KEYED_MEDIAN: frozenset[str] = frozenset({Dimension.MATTER.value})
+
+
+def _read_bin(columns: str, where: str, window: str, fwhere: str) -> str:
+    """One fine bin's disposed facts in the window (``g.f``), as one index range scan."""
+    return f"""CROSS JOIN LATERAL (
+        SELECT {columns} FROM case_facts
+        WHERE {where}{fine_bin_sql()} = g.f AND {window}
+          AND resolved_at IS NOT NULL AND received_at IS NOT NULL{fwhere}
+        OFFSET 0  -- not pulled up: one index range scan per bin, not a scan of the table
+    ) v"""
+
+
+def _bin_facts(fkey: str, window: str, fwhere: str) -> str:
+    """``facts`` and ``matched``: every fact of the fine bins some row needs."""
+    return f"""facts AS MATERIALIZED (  -- the window's disposed facts of the bins rows need
     SELECT d.f_lo, v.key, v.h FROM (SELECT DISTINCT f_lo, f_hi FROM ranged) d
     -- one fine bin at a time: then the window on resolved_at bounds the index range too
     CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
-    CROSS JOIN LATERAL (
-        SELECT {fkey} AS key, {_HOURS} AS h FROM case_facts
-        WHERE {fine_bin_sql()} = g.f AND {window}
-          AND resolved_at IS NOT NULL AND received_at IS NOT NULL{fwhere}
-        OFFSET 0  -- not pulled up: one index range scan per bin, not a scan of the table
-    ) v
+    {_read_bin(f"{fkey} AS key, {_HOURS} AS h", "", window, fwhere)}
 ),
 matched AS (  -- equality joins (hashed), the total and the null key apart
     SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo WHERE n.is_total
@@ -688,12 +717,30 @@ matched AS (  -- equality joins (hashed), the total and the null key apart
     SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo
     WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL
 ),
-sorted AS (  -- each (row, fine bin)'s values in order: rank r is hs[r - before + 1]
-    SELECT id, lo, hi, before, array_agg(h ORDER BY h) AS hs
-    FROM matched GROUP BY id, f_lo, lo, hi, before
+"""
+
+
+def _keyed_facts(fkey: str, window: str, fwhere: str) -> str:
+    """``facts`` and ``matched`` for a group key of ``KEYED_MEDIAN``: the total and the null
+    key read whole fine bins (``every``), each key only its own facts of its bins."""
+    return f"""facts AS MATERIALIZED (
+    SELECT d.f_lo, v.key, true AS every, v.h
+    FROM (SELECT DISTINCT f_lo, f_hi FROM ranged WHERE is_total OR key IS NULL) d
+    CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
+    {_read_bin(f"{fkey} AS key, {_HOURS} AS h", "", window, fwhere)}
+    UNION ALL
+    SELECT d.f_lo, d.key, false, v.h
+    FROM (SELECT DISTINCT f_lo, f_hi, key FROM ranged WHERE key IS NOT NULL) d
+    CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
+    {_read_bin(f"{_HOURS} AS h", f"{fkey} = d.key AND ", window, fwhere)}
 ),
-median AS (  -- a subscript outside the array is NULL (that rank is in the other bin)
-    SELECT id, min(lo) AS lo, min(hi) AS hi,
-           min(hs[lo - before + 1]) AS a, min(hs[hi - before + 1]) AS b
-    FROM sorted GROUP BY id
-)"""
+matched AS (  -- the total and the null key from whole bins, each key from its own facts
+    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo WHERE n.is_total AND f.every
+    UNION ALL
+    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo AND f.key = n.key
+    WHERE NOT n.is_total AND NOT f.every
+    UNION ALL
+    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo
+    WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL AND f.every
+),
+"""
