@@ -58,6 +58,7 @@ from civicgrid_analytics.domain.rollups import (
     RollupDelta,
     RollupDim,
     RollupPlan,
+    total_rows,
 )
 
 CC = CONTRIBUTION_COLUMNS
@@ -512,19 +513,30 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
                    f"AND deadline_day > {today}")
         return out
 
-    def fine_parts(dim: str, match: str, key: str, sign: int = 1) -> list[str]:
+    def fine_parts(dim: str, match: str, key: str, sign: int = 1,
+                   needed_by: str = "true") -> list[str]:
         """The fine histogram's part for the rows of ``dim`` where ``match``: the bins some
-        row needs, every day of the window."""
+        row (where ``needed_by``) needs, every day of the window."""
         neg = "" if sign > 0 else "-"
         return [f"SELECT {key} AS key, bin, "
                 + ", ".join(f"{neg}{n} AS {n}" for n in PART_NAMES)
-                + f" FROM indicator_fine WHERE dim = {dim}{match} "
-                f"AND bin = ANY(ARRAY(SELECT DISTINCT bin FROM need)::smallint[]) "
+                + f" FROM indicator_fine WHERE dim = {dim}{match} AND bin = ANY(ARRAY("
+                f"SELECT DISTINCT bin FROM need WHERE {needed_by})::smallint[]) "
                 f"AND {between(p.first, p.last)}"]
 
     parts = rollup_parts(dim, match, rkey)
-    fine_rows: list[str] | None = fine_parts(dim, match, rkey) \
-        if median and fine and p.dim in FINE_DIMENSIONS else None
+    fine_rows: list[str] | None = None
+    total_fine: str | None = None
+    if median and fine and p.dim in FINE_DIMENSIONS:
+        tdim, tkey = total_rows(filters)
+        if p.key_column is not None and tdim in FINE_DIMENSIONS:
+            # The total's parts from the rows that hold it, not summed over every key (a
+            # year by matter: 365 rows a bin, not 69,000).
+            tmatch = "" if tkey is None else f" AND key = {arg(tkey, 'text')}"
+            [total_fine] = fine_parts(arg(tdim, "text"), tmatch, "NULL::text",
+                                      needed_by="is_total")
+        fine_rows = fine_parts(dim, match, rkey,
+                               needed_by="true" if total_fine is None else "NOT is_total")
     if p.key_column == "key" and p.match_column in ("county_code", "township_code"):
         # The null key of the group within the county (township): null-key rows carry no
         # county, so it is the county's own row minus the group's rows that carry it.
@@ -533,8 +545,9 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
         parts += rollup_parts(mdim, own, "NULL::text")
         parts += rollup_parts(dim, match, "NULL::text", -1)
         if fine_rows is not None:
-            fine_rows += fine_parts(mdim, own, "NULL::text")
-            fine_rows += fine_parts(dim, match, "NULL::text", -1)
+            null_key = "NOT is_total AND key IS NULL"
+            fine_rows += fine_parts(mdim, own, "NULL::text", needed_by=null_key)
+            fine_rows += fine_parts(dim, match, "NULL::text", -1, needed_by=null_key)
     fwhere = "".join(f" AND {d.value} = {arg(v, 'text')}" for d, v in filters.items())
     # Due today, from the facts: deadlines of today that passed by now (and are in the window).
     # Counted per key here (thousands of facts at 10 M cases; one row each into the union
@@ -584,7 +597,7 @@ ORDER BY r.is_total DESC, r.key NULLS LAST"""
 ),{grouped}
 rows AS (  -- id: a hashable join key for the median (keys may be NULL)
     SELECT row_number() OVER () AS id, * FROM ({rows}) x
-),{_median_ctes(fkey, window, fwhere, fine_sql, fkey in KEYED_MEDIAN)}
+),{_median_ctes(fkey, window, fwhere, fine_sql, fkey in KEYED_MEDIAN, total_fine)}
 SELECT r.key, r.is_total, {counts},
        CASE WHEN m.lo = m.hi THEN m.a ELSE m.a + 0.5::float8 * (m.b - m.a) END
            AS median_handling_hours
@@ -603,7 +616,7 @@ _PART_ARRAY = "ARRAY[" + ", ".join(f"f.{n}" for n in PART_NAMES) + "]"
 
 
 def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None,
-                 keyed: bool = False) -> str:
+                 keyed: bool = False, total_fine: str | None = None) -> str:
     """The exact median of each row (``percentile_cont(0.5)`` of the fact path).
 
     The histogram says in which bin(s) each row's two middle ranks lie, and how many of
@@ -619,8 +632,18 @@ def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None,
 
     ``keyed`` (the group key is a column of ``KEYED_MEDIAN``): each key's row reads its own
     facts of its fine bins through that column's index, and only the total and the null
-    key read whole fine bins."""
+    key read whole fine bins. ``total_fine``: the total's fine parts, read apart (else
+    the total sums ``fine``'s rows of every key)."""
     facts = _keyed_facts(fkey, window, fwhere) if keyed else _bin_facts(fkey, window, fwhere)
+    # Each key's parts summed over the days first: a year by matter reads 69,000 fine rows
+    # for 190 keys, and joining and sorting them one by one cost most of its time.
+    summed = ", ".join(f"sum({x})::bigint AS {x}" for x in PART_NAMES)
+    total_parts = "" if total_fine is None else f"""
+total_parts AS (
+    SELECT key, bin, {summed} FROM (
+    {total_fine}
+    ) t GROUP BY key, bin
+),"""
     if fine is None:
         # the bin's whole fine range
         ranged = f"""
@@ -635,10 +658,13 @@ ranged AS (
     else:
         ranged = f"""
 fine_parts AS (
+    SELECT key, bin, {summed} FROM (
     {fine}
-),
+    ) t GROUP BY key, bin
+),{total_parts}
 fine_rows AS (  -- each needed (row, bin): its parts, summed as the row's counts are
-    SELECT n.id, f.* FROM need n JOIN fine_parts f ON f.bin = n.bin WHERE n.is_total
+    SELECT n.id, f.* FROM need n JOIN {"total_parts" if total_fine else "fine_parts"} f
+    ON f.bin = n.bin WHERE n.is_total
     UNION ALL
     SELECT n.id, f.* FROM need n JOIN fine_parts f ON f.bin = n.bin AND f.key = n.key
     WHERE NOT n.is_total

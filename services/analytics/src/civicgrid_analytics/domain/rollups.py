@@ -687,6 +687,15 @@ def _rows_of(group_by: Dimension | None, filters: Mapping[Dimension, str]
     return None
 
 
+def total_rows(filters: Mapping[Dimension, str]) -> tuple[str, str | None]:
+    """The rollup rows that hold a query's total, as (dim, key): its filter's own rows
+    (every key of a grouping within it sums to them), else the total rows (key None)."""
+    if not filters:
+        return TOTAL, None
+    [(fdim, value)] = filters.items()
+    return fdim.value, value
+
+
 def plan(start: datetime | None, end: datetime | None, now: datetime,
          group_by: Dimension | None, filters: Mapping[Dimension, str], tz: str
          ) -> RollupPlan | None:
