@@ -374,12 +374,17 @@ async def test_the_facts_a_rollup_answer_reads_come_from_the_index_alone(
         start, end = bounds(Window.D30, NOW, TZ)
         # each grouping, and the index its median's facts are read through besides the
         # deadline ones (a matter's own facts: migration 0107)
-        handling, matter = "case_facts_handling", "case_facts_matter_handling"
+        handling, matter, township = ("case_facts_handling", "case_facts_matter_handling",
+                                      "case_facts_township_handling")
+        county = ref["counties"][0]
         cases: list[tuple[Dimension | None, dict[Dimension, str], set[str]]] = [
             (Dimension.COUNTY, {}, {handling}), (Dimension.UNIT, {}, {handling}),
             (None, {}, {handling}), (Dimension.MATTER, {}, {handling, matter}),
-            (Dimension.MATTER, {Dimension.COUNTY: ref["counties"][0]}, {handling, matter}),
-            (Dimension.COUNTY, {Dimension.MATTER: ref["matters"][0]}, {matter})]
+            (Dimension.MATTER, {Dimension.COUNTY: county}, {handling, matter}),
+            (Dimension.COUNTY, {Dimension.MATTER: ref["matters"][0]}, {matter}),
+            (Dimension.TOWNSHIP, {}, {handling, township}),
+            (Dimension.TOWNSHIP, {Dimension.COUNTY: county}, {handling, township}),
+            (Dimension.GRID, {Dimension.TOWNSHIP: ref["townships"][0]}, {township})]
         for group_by, filters, median_indexes in cases:
             # Now at noon: due today and pending later today both have facts to read.
             plan = rollups.plan(start, end, NOW, group_by, filters, TZ)

@@ -595,6 +595,7 @@ def _queries(now: datetime, ref: dict[str, list[tuple[str, ...]]]
         ("30d by county", IndicatorQuery(*d30, now, Dimension.COUNTY)),
         ("30d by township, county=", IndicatorQuery(*d30, now, Dimension.TOWNSHIP,
                                                     {Dimension.COUNTY: county})),
+        ("30d by township", IndicatorQuery(*d30, now, Dimension.TOWNSHIP)),  # the dashboard's
         ("30d by matter", IndicatorQuery(*d30, now, Dimension.MATTER)),
         ("365d by matter", IndicatorQuery(*year, now, Dimension.MATTER)),
         ("ytd by category", IndicatorQuery(*bounds(Window.YTD, now, tz), now,

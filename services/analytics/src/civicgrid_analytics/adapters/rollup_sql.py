@@ -711,9 +711,9 @@ median AS (  -- a subscript outside the array is NULL (that rank is in the other
 )"""
 
 
-#: group key columns whose facts have an index for the median led by them (migration 0107,
-#: ``case_facts_matter_handling``: column, fine bin, resolved_at)
-KEYED_MEDIAN: frozenset[str] = frozenset({Dimension.MATTER.value})
+#: group key columns whose facts have an index for the median led by them (migration 0107:
+#: column, fine bin, resolved_at)
+KEYED_MEDIAN: frozenset[str] = frozenset({Dimension.MATTER.value, Dimension.TOWNSHIP.value})
 
 
 def _read_bin(columns: str, where: str, window: str, fwhere: str) -> str:
