@@ -634,7 +634,7 @@ def _median_ctes(fkey: str, window: str, fwhere: str, fine: str | None,
     facts of its fine bins through that column's index, and only the total and the null
     key read whole fine bins. ``total_fine``: the total's fine parts, read apart (else
     the total sums ``fine``'s rows of every key)."""
-    facts = _keyed_facts(fkey, window, fwhere) if keyed else _bin_facts(fkey, window, fwhere)
+    facts = _facts(fkey, window, fwhere, keyed)
     # Each key's parts summed over the days first: a year by matter reads 69,000 fine rows
     # for 190 keys, and joining and sorting them one by one cost most of its time.
     summed = ", ".join(f"sum({x})::bigint AS {x}" for x in PART_NAMES)
@@ -726,45 +726,29 @@ def _read_bin(columns: str, where: str, window: str, fwhere: str) -> str:
     ) v"""
 
 
-def _bin_facts(fkey: str, window: str, fwhere: str) -> str:
-    """``facts`` and ``matched``: every fact of the fine bins some row needs."""
-    return f"""facts AS MATERIALIZED (  -- the window's disposed facts of the bins rows need
-    SELECT d.f_lo, v.key, v.h FROM (SELECT DISTINCT f_lo, f_hi FROM ranged) d
-    -- one fine bin at a time: then the window on resolved_at bounds the index range too
-    CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
-    {_read_bin(f"{fkey} AS key, {_HOURS} AS h", "", window, fwhere)}
-),
-matched AS (  -- equality joins (hashed), the total and the null key apart
-    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo WHERE n.is_total
-    UNION ALL
-    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo AND f.key = n.key
-    WHERE NOT n.is_total
-    UNION ALL
-    SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo
-    WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL
-),
-"""
-
-
-def _keyed_facts(fkey: str, window: str, fwhere: str) -> str:
-    """``facts`` and ``matched`` for a group key of ``KEYED_MEDIAN``: the total and the null
-    key read whole fine bins (``every``), each key only its own facts of its bins."""
-    return f"""facts AS MATERIALIZED (
-    SELECT d.f_lo, v.key, true AS every, v.h
-    FROM (SELECT DISTINCT f_lo, f_hi FROM ranged WHERE is_total OR key IS NULL) d
-    CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
-    {_read_bin(f"{fkey} AS key, {_HOURS} AS h", "", window, fwhere)}
+def _facts(fkey: str, window: str, fwhere: str, keyed: bool) -> str:
+    """``facts`` and ``matched``: the window's disposed facts of the fine bins the rows
+    need (``every``: all of a bin's), matched to the rows; with ``keyed``, only the total
+    and the null key read whole bins, each key its own facts of its bins."""
+    whole = "is_total OR key IS NULL" if keyed else "true"
+    own = f"""
     UNION ALL
     SELECT d.f_lo, d.key, false, v.h
     FROM (SELECT DISTINCT f_lo, f_hi, key FROM ranged WHERE key IS NOT NULL) d
     CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
-    {_read_bin(f"{_HOURS} AS h", f"{fkey} = d.key AND ", window, fwhere)}
+    {_read_bin(f"{_HOURS} AS h", f"{fkey} = d.key AND ", window, fwhere)}""" if keyed else ""
+    return f"""facts AS MATERIALIZED (
+    SELECT d.f_lo, v.key, true AS every, v.h
+    FROM (SELECT DISTINCT f_lo, f_hi FROM ranged WHERE {whole}) d
+    -- one fine bin at a time: then the window on resolved_at bounds the index range too
+    CROSS JOIN LATERAL generate_series(d.f_lo, d.f_hi) AS g(f)
+    {_read_bin(f"{fkey} AS key, {_HOURS} AS h", "", window, fwhere)}{own}
 ),
-matched AS (  -- the total and the null key from whole bins, each key from its own facts
+matched AS (  -- equality joins (hashed), the total and the null key apart
     SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo WHERE n.is_total AND f.every
     UNION ALL
     SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo AND f.key = n.key
-    WHERE NOT n.is_total AND NOT f.every
+    WHERE NOT n.is_total AND f.every = {"false" if keyed else "true"}
     UNION ALL
     SELECT n.*, f.h FROM ranged n JOIN facts f ON f.f_lo = n.f_lo
     WHERE NOT n.is_total AND n.key IS NULL AND f.key IS NULL AND f.every
