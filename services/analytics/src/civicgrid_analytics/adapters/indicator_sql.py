@@ -72,10 +72,13 @@ class IndicatorQuery:
     group_by: Dimension | None = None
     filters: dict[Dimension, str] = field(default_factory=dict)
 
-    def sql(self) -> tuple[str, list[Any]]:
+    def sql(self, open_cases: bool = True) -> tuple[str, list[Any]]:
+        """The statement and its parameters. Without ``open_cases`` it reads only the rows
+        whose span overlaps the window: every windowed count and the median are exact,
+        ``open`` and ``overdue_open`` are not (the caller takes them from elsewhere)."""
         params: list[Any] = [self.start, self.end, self.now]
-        where = ["(span && tstzrange($1::timestamptz, $2::timestamptz, '[)') "
-                 f"OR {_OPEN})"]
+        span = "span && tstzrange($1::timestamptz, $2::timestamptz, '[)')"
+        where = [f"({span} OR {_OPEN})" if open_cases else span]
         for dim, value in self.filters.items():
             params.append(value)
             where.append(f"{dim.value} = ${len(params)}")

@@ -31,6 +31,7 @@ from input); values are parameters.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -604,6 +605,35 @@ SELECT r.key, r.is_total, {counts},
 FROM rows r LEFT JOIN median m ON m.id = r.id
 ORDER BY r.is_total DESC, r.key NULLS LAST"""
     return sql, params
+
+
+def with_now_figures(facts: tuple[str, list[Any]], now: tuple[str, list[Any]]
+                     ) -> tuple[str, list[Any]]:
+    """One statement (one snapshot): the windowed counts and the median of ``facts`` (the
+    fact-based query without the open cases), ``open`` and ``overdue_open`` of ``now`` (a
+    rollup query of the now figures only). Rows as either: the total first, then the keys
+    in order, the null key last; a key is listed when either lists it."""
+    fsql, fparams = facts
+    nsql, nparams = now
+    shift = len(fparams)
+    nsql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + shift}", nsql)
+    now_names = ("open", "overdue_open")
+    w = ", ".join([*COUNTER_NAMES, *(f"NULL::bigint AS {c}" for c in now_names)])
+    n = ", ".join([*("NULL::bigint" for _ in COUNTER_NAMES), *now_names])
+    sums = ", ".join(f"coalesce(sum({c}), 0)::bigint AS {c}"
+                     for c in (*COUNTER_NAMES, *now_names))
+    sql = f"""WITH windowed AS (
+{fsql}
+), now_figures AS (
+{nsql}
+)
+SELECT key, is_total, {sums}, max(median_handling_hours) AS median_handling_hours
+FROM (SELECT key, is_total, {w}, median_handling_hours FROM windowed
+      UNION ALL
+      SELECT key, is_total, {n}, NULL::float8 FROM now_figures) x
+GROUP BY key, is_total
+ORDER BY is_total DESC, key NULLS LAST"""
+    return sql, [*fparams, *nparams]
 
 
 #: the handling time in hours as the fact-based query orders it (percentile_cont takes a
