@@ -9,14 +9,15 @@ the incremental writes (and the service's start fills rollups that lack facts)."
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import random
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 import pytest
@@ -62,15 +63,18 @@ NOW = SCENARIO_NOW
 COMPARED = (*COUNT_FIELDS, "accepted", *RATES)
 
 
+_DSN: list[str] = []  # the test's PostgreSQL, for _where_waiting
+T = TypeVar("T")
+
+
 @pytest.fixture
 def dsn(request: pytest.FixtureRequest) -> Iterator[str]:
     """The session stack's PostgreSQL, or ``CIVICGRID_TEST_PG_DSN`` (a cluster of one's
     own, for running this file alone without the whole stack)."""
     own = os.environ.get("CIVICGRID_TEST_PG_DSN")
-    if own:
-        yield own
-    else:
-        yield request.getfixturevalue("stack").postgres.dsn()
+    url = own or request.getfixturevalue("stack").postgres.dsn()
+    _DSN[:] = [url]
+    yield url
 
 
 @pytest.fixture
@@ -131,13 +135,49 @@ async def _deliver(pool: asyncpg.Pool, schema: str, events: list[OutgoingEvent],
 
     folding = [asyncio.create_task(p.run()) for p in projections]
     try:
-        await asyncio.gather(one(lanes[0], rnd.randrange(1 << 30)),
-                             one(lanes[1], rnd.randrange(1 << 30)))
+        await _within(asyncio.gather(one(lanes[0], rnd.randrange(1 << 30)),
+                                     one(lanes[1], rnd.randrange(1 << 30))), "the consumers")
     finally:
         for task in folding:
             task.cancel()
-        await asyncio.gather(*folding, return_exceptions=True)
-    await _fold(pool, schema)
+        await _within(asyncio.gather(*folding, return_exceptions=True), "the projections' end")
+    await _within(_fold(pool, schema), "the last fold")
+
+
+async def _within(aw: Awaitable[T], what: str, seconds: float = 120) -> T:
+    """``aw``, or a failure after ``seconds`` that says where everything waits (twice in
+    CI, never here, a delivery did not end in 300 s: this says where it stood)."""
+    task = asyncio.ensure_future(aw)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        return task.result()
+    where = await _where_waiting()  # before the cancel unwinds the stacks
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    raise AssertionError(f"{what}: no end after {seconds} s\n{where}")
+
+
+async def _where_waiting() -> str:
+    """The test's asyncio tasks and their stacks, the database's sessions, and the locks
+    not granted."""
+    out = []
+    for task in asyncio.all_tasks():
+        stack = io.StringIO()
+        task.print_stack(limit=8, file=stack)
+        out.append(stack.getvalue())
+    if _DSN:
+        conn = await asyncpg.connect(_DSN[0])
+        try:
+            out += [str(dict(r)) for r in await conn.fetch(
+                "SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS xact, "
+                "left(query, 300) AS query FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+            out += [str(dict(r)) for r in await conn.fetch(
+                "SELECT locktype, relation::regclass::text AS relation, mode, pid "
+                "FROM pg_locks WHERE NOT granted")]
+        finally:
+            await conn.close()
+    return "\n".join(out)
 
 
 async def _fold(pool: asyncpg.Pool, schema: str) -> None:

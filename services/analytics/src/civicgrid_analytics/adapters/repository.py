@@ -138,10 +138,10 @@ class FactRepository:
                 # A window the buckets cannot answer: its counts from the facts whose life
                 # overlaps it, the now figures from the rollups (not from every open case:
                 # at 10 M cases 1.7 M rows, most of the statement's time).
-                sql, params = with_now_figures(
-                    q.sql(open_cases=False),
-                    rollup_query(now_plan, q.group_by, q.filters, q.now, q.now, q.now,
-                                 median=False))
+                windowed = q.sql(open_cases=False)
+                sql, params = with_now_figures(windowed, rollup_query(
+                    now_plan, q.group_by, q.filters, q.now, q.now, q.now, median=False,
+                    first_param=len(windowed[1]) + 1))
                 await self._conn.execute(_NO_JIT_ONLY)
                 return [dict(r) for r in await self._conn.fetch(sql, *params)], \
                     "facts+rollups"

@@ -31,7 +31,6 @@ from input); values are parameters.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -457,7 +456,7 @@ def rebuild_now_sql() -> str:
 def rollup_query(p: RollupPlan, group_by: Dimension | None,
                  filters: dict[Dimension, str], start: datetime | None,
                  end: datetime | None, now: datetime, fine: bool = True,
-                 median: bool = True) -> tuple[str, list[Any]]:
+                 median: bool = True, first_param: int = 1) -> tuple[str, list[Any]]:
     """One statement: month rows + day rows + the now figures + today's parts from facts,
     and the exact median of every row (``_median_ctes``; ``fine``: the fine rows may be
     read, i.e. ``indicator_fine`` holds every fact; without ``median`` it is NULL, for a
@@ -468,6 +467,8 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     Bucket bounds are always given (``date.min`` / ``date.max`` for an open end) so that
     every part is a range scan of its table's one index. The rows are grouped by key with
     a hash, and the total is summed from the grouped rows (cheaper than grouping sets).
+    ``first_param``: the number of its first parameter (after another statement's, when
+    it is part of one: ``with_now_figures``).
     """
     params: list[Any] = []
     # the histogram's columns only for the median
@@ -475,7 +476,7 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
 
     def arg(value: Any, cast: str) -> str:
         params.append(value)
-        return f"${len(params)}::{cast}"
+        return f"${first_param - 1 + len(params)}::{cast}"
 
     dim = arg(p.dim, "text")
     match = "" if p.match_column is None else \
@@ -614,9 +615,7 @@ def with_now_figures(facts: tuple[str, list[Any]], now: tuple[str, list[Any]]
     rollup query of the now figures only). Rows as either: the total first, then the keys
     in order, the null key last; a key is listed when either lists it."""
     fsql, fparams = facts
-    nsql, nparams = now
-    shift = len(fparams)
-    nsql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + shift}", nsql)
+    nsql, nparams = now  # numbered after the facts' parameters (``first_param``)
     now_names = ("open", "overdue_open")
     w = ", ".join([*COUNTER_NAMES, *(f"NULL::bigint AS {c}" for c in now_names)])
     n = ", ".join([*("NULL::bigint" for _ in COUNTER_NAMES), *now_names])
