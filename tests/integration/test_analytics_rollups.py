@@ -145,8 +145,8 @@ async def _deliver(pool: asyncpg.Pool, schema: str, events: list[OutgoingEvent],
 
 
 async def _within(aw: Awaitable[T], what: str, seconds: float = 120) -> T:
-    """``aw``, or a failure after ``seconds`` that says where everything waits (twice in
-    CI, never here, a delivery did not end in 300 s: this says where it stood)."""
+    """``aw``, or a failure after ``seconds`` that says where everything waits, instead of
+    a bare timeout (it showed a projection loop that outlived its cancel: ``aio``)."""
     task = asyncio.ensure_future(aw)
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if done:

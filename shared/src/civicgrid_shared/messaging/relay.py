@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from civicgrid_shared import metrics
+from civicgrid_shared.aio import wait_at_most
 from civicgrid_shared.contracts.topics import TopicSpec, spec_for
 from civicgrid_shared.db import outbox
 from civicgrid_shared.errors import safe_reason
@@ -118,8 +119,7 @@ class OutboxRelay:
                     last_purge = time.monotonic()
                     await self._purge()
                 if sent == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._settings.outbox_idle_poll_s)
+                    await wait_at_most(self._wake, self._settings.outbox_idle_poll_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from civicgrid_shared.aio import wait_at_most
 from civicgrid_shared.errors import safe_reason
 from civicgrid_shared.logs import get_logger
 
@@ -132,8 +133,7 @@ class LiveFeed:
                 data: dict[str, Any] | None = None
                 async with self._changed:
                     if not first and self._version == seen:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._changed.wait(), self._interval * 5 + 5)
+                        await wait_at_most(self._changed, self._interval * 5 + 5)
                     if first or self._version != seen:
                         seen, data = self._version, self._latest
                 first = False

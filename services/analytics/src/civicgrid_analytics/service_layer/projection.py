@@ -18,13 +18,13 @@ its data is written appeal by appeal, and an appeal that still fails is set asid
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from civicgrid_shared.aio import wait_at_most
 from civicgrid_shared.errors import is_transient, safe_reason
 from civicgrid_shared.logs import get_logger
 
@@ -131,8 +131,7 @@ class FactProjection:
                 folded = await self.fold()
                 failures = 0
                 if not folded:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+                    await wait_at_most(self._wake, self._idle_poll_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
