@@ -120,9 +120,11 @@ class FactRepository:
 
     async def indicators(self, q: IndicatorQuery, path: Path | None = None,
                          median: bool = True) -> tuple[list[dict[str, Any]], str]:
-        """Counts and medians by event time, and which path computed them (the rollups
-        when they can answer the query, else the facts; ``path`` forces one: tests and
-        rebuild compare both). The total row has ``key`` None and ``is_total``."""
+        """Counts and medians by event time, and which path computed them: the rollups
+        when they can answer the query; ``facts+rollups`` for a window they cannot answer
+        but a grouping they hold (the now figures from them); else the facts. ``path``
+        forces one (tests and rebuild compare both). The total row has ``key`` None and
+        ``is_total``."""
         plan = None
         fine = False
         if path != "facts":

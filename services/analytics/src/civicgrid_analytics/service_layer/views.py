@@ -40,8 +40,8 @@ def _counts_something(row: dict[str, Any]) -> bool:
 
 async def indicators(uow: AnalyticsUnitOfWork, q: IndicatorQuery, cfg: ViewSettings,
                      path: Path | None = None, median: bool = True) -> dict[str, Any]:
-    """The indicators of a window; ``source`` says whether the rollups or the facts
-    answered (README, "Which path serves what"). A key is listed when it has something
+    """The indicators of a window; ``source`` says what answered: ``rollups``, ``facts``
+    or ``facts+rollups`` (README, "Which path serves what"). A key is listed when it has something
     to count (in the window, or open now). ``median`` False: a caller that does not show
     ``median_handling_hours`` may leave it out of a rollup answer (null)."""
     raw, source = await uow.facts.indicators(q, path, median)
