@@ -97,6 +97,35 @@ async def test_enforcement_matter_is_handed_over_and_its_outcome_resolves_the_ca
     assert row["result"] == "责令改正，已清理摊位"
 
 
+async def test_the_team_signing_for_a_handed_over_case_changes_nothing(
+        stack: Stack, cases: Cases) -> None:
+    """The hand-over is the team's sign-for, and the team's department system gets the
+    task too. Its own sign-for (the reference client signs for every task) is taken, by
+    either way in, with no second transition and no dead letter."""
+    territory = random_territory()
+    appeal = await publish_appeal(stack, "EF-001", territory=territory,
+                                  content="路口有人长期占道经营摆摊。")
+    case = await cases.by_appeal(appeal.appeal_id, "signed_for")
+    case_id, team = case["case_id"], case["unit_id"]
+    before = await cases.path(case_id)
+    response = await respond(stack, case_id, team, UnitAction.SIGN_FOR)
+
+    async def taken() -> bool | None:
+        # recorded in the transaction that acts on it: a dead-lettered one is rolled back
+        return True if await cases.conn.fetchval(
+            "SELECT true FROM dispatch.unit_responses WHERE response_id = $1",
+            response.response_id) else None
+
+    await wait_for(taken, what="the team's sign-for on the responses topic to be taken")
+    async with httpx.AsyncClient(timeout=10) as client:
+        again = await post(client, workbench(stack, f"/tasks/{case_id}/sign-for"), team)
+    assert again.status_code == 200, again.text
+    assert again.json()["state"] == "signed_for"
+    after = await cases.get(case_id)
+    assert (after["state"], after["signed_at"]) == ("signed_for", case["signed_at"])
+    assert await cases.path(case_id) == before
+
+
 async def test_large_unpaid_wages_take_the_green_channel(stack: Stack, cases: Cases) -> None:
     territory = random_territory()
     appeal = await publish_appeal(stack, "LB-002", territory=territory,

@@ -127,7 +127,8 @@ class Lifecycle(CaseOps):
 
         A response for an unknown case, for another unit's case, with a missing field or
         at the wrong moment raises Rejected: the batch consumer dead-letters it at once,
-        with the reason; the case is left as it was.
+        with the reason; the case is left as it was. A sign-for of a case already signed
+        for is not the wrong moment: it changes nothing (``act``).
         """
         if not await uow.responses.record(event.response_id, event.case_id, event.unit_id,
                                           event.action.value):
@@ -148,6 +149,14 @@ class Lifecycle(CaseOps):
         actor = cmd.unit_id
         match cmd.action:
             case UnitAction.SIGN_FOR:
+                if case.signed_at is not None:
+                    # Signed for already: by this unit, or on its behalf by the hand-over
+                    # to enforcement (whose team's system gets the task too). Asking again
+                    # asks for what is true: nothing changes, and it is no error (a dead
+                    # letter for it would alarm the operators over a department's routine).
+                    log.info("sign-for of a case already signed for: nothing to do",
+                             case_id=str(case.case_id), unit_id=actor, via=via)
+                    return case
                 on_time = case.sign_for(at, actor)
                 await uow.deadlines.cancel(case.case_id, [DeadlineKind.SIGN_FOR])
                 self.emit_case(uow, case, CaseSignedFor(
