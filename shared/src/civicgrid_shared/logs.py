@@ -43,6 +43,23 @@ def _scrub_values(
     return event_dict
 
 
+# FastStream warns, when each subscriber starts, that it creates no topics. Ours are created
+# with their partition counts before any subscriber starts (messaging/watch.BrokerWatch), so
+# the line is always a false alarm, one per subscriber and restart: warnings that are never
+# true teach operators to ignore the ones that are.
+KNOWN_NOISE: frozenset[str] = frozenset({
+    "Auto create topics is disabled. Make sure the topics exist.",
+})
+
+
+def _drop_known_noise(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    if event_dict.get("event") in KNOWN_NOISE:
+        raise structlog.DropEvent
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stdout; the standard library's loggers go through the same pipeline."""
     shared: list[Any] = [
@@ -54,7 +71,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         _scrub_values,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.EventRenamer("message"),
+        # (FastStream logs through this logger: see make_broker)
+        processors=[_drop_known_noise, *shared, structlog.processors.EventRenamer("message"),
                     structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
