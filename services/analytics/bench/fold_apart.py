@@ -4,7 +4,7 @@ child process, on the same store. Events/s from the first batch until every even
 folded (without a broker; compare with ``bench.py --phases ingest``, which runs both in
 one process as the service does).
 
-    python services/analytics/bench/fold_apart.py --dsn postgresql://… [--order shuffled]
+    python services/analytics/bench/fold_apart.py --dsn postgresql://… [--order shuffled|timeline]
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ async def main(a: argparse.Namespace) -> None:
     await migrate(a.dsn, a.schema, bench.MIGRATIONS)
     pool = await create_pool(a.dsn, a.schema, 2, 4)
     events = bench._events(a.appeals, bench._reference(),
-                           shape="reference" if a.order == "shuffled" else "original")
+                           shape="original" if a.order == "grouped" else "reference",
+                           per_hour=a.appeals_per_hour, timeline=a.order == "timeline")
     if a.order == "shuffled":
         random.Random(2).shuffle(events)
     records = bench._records(events)
@@ -88,5 +89,8 @@ if __name__ == "__main__":
     ap.add_argument("--dsn", required=True)
     ap.add_argument("--schema", default="analytics_fold_apart")
     ap.add_argument("--appeals", type=int, default=8000)
-    ap.add_argument("--order", choices=("grouped", "shuffled"), default="grouped")
+    ap.add_argument("--order", choices=("grouped", "shuffled", "timeline"), default="grouped",
+                    help="as bench.py's --order (shuffled and timeline: the reference events)")
+    ap.add_argument("--appeals-per-hour", type=int, default=None,
+                    help="as bench.py's --appeals-per-hour")
     asyncio.run(main(ap.parse_args()))
