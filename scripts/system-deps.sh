@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the full test suite uses beyond Python: Node.js/npm (builds the
-# dashboard's ECharts), Chromium (the dashboard test), promtool (checks the Prometheus
-# rules) and PostgreSQL (the embedded stack; the pgserver wheel is the fallback).
+# dashboard's ECharts), Chromium and a Chinese font (the dashboard test's screenshot: the
+# city screen is in Chinese, and without a CJK font every label is a row of boxes),
+# promtool (checks the Prometheus rules) and PostgreSQL (the embedded stack; the pgserver
+# wheel is the fallback).
 # Installs only what is missing; needs root (CI runs as root). Safe to run again.
 set -euo pipefail
 need=()
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then

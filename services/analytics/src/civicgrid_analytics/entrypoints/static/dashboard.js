@@ -35,22 +35,27 @@
     setText("fig-satisfaction", pct(d.month.satisfaction_rate));
     setText("clock", new Date(d.now).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" }));
 
+    // Legends on top, and the plot area sized around its axis labels (containLabel), so
+    // that neither covers the other whatever the names' lengths.
+    const trendSeries = [["受理 received", "received"], ["立案 accepted", "accepted"],
+      ["办结 disposed", "disposed"], ["结案 closed", "closed"]];
     const trend = chart("chart-trend");
     if (trend) trend.setOption({
       backgroundColor: "transparent", tooltip: { trigger: "axis" },
-      legend: { data: ["received", "accepted", "disposed", "closed"] },
-      grid: { left: 40, right: 10, top: 30, bottom: 25 },
+      legend: { top: 0, data: trendSeries.map(([n]) => n) },
+      grid: { left: 8, right: 16, top: 36, bottom: 4, containLabel: true },
       xAxis: { type: "category", data: d.trend.map((r) => r.day.slice(5)) },
-      yAxis: { type: "value" },
-      series: ["received", "accepted", "disposed", "closed"].map((k) => ({
-        name: k, type: "line", smooth: true, data: d.trend.map((r) => r[k] || 0) })),
+      yAxis: { type: "value", minInterval: 1 },
+      series: trendSeries.map(([n, k]) => ({
+        name: n, type: "line", smooth: true, data: d.trend.map((r) => r[k] || 0) })),
     });
     const counties = chart("chart-counties");
     if (counties) counties.setOption({
       backgroundColor: "transparent", tooltip: { trigger: "axis" },
-      legend: { data: ["处置率", "响应率", "满意率"] },
-      grid: { left: 40, right: 10, top: 30, bottom: 40 },
-      xAxis: { type: "category", data: d.counties.map(label), axisLabel: { rotate: 30 } },
+      legend: { top: 0, data: ["处置率", "响应率", "满意率"] },
+      grid: { left: 8, right: 16, top: 36, bottom: 4, containLabel: true },
+      xAxis: { type: "category", data: d.counties.map(label),
+               axisLabel: { rotate: 30, interval: 0 } },
       yAxis: { type: "value", max: 100 },
       series: [["处置率", "disposal_rate"], ["响应率", "response_rate"], ["满意率", "satisfaction_rate"]]
         .map(([n, k]) => ({ name: n, type: "bar",
@@ -59,15 +64,16 @@
     const matters = chart("chart-matters");
     if (matters) matters.setOption({
       backgroundColor: "transparent", tooltip: {},
-      grid: { left: 110, right: 20, top: 10, bottom: 20 },
-      xAxis: { type: "value" },
+      grid: { left: 8, right: 20, top: 10, bottom: 4, containLabel: true },
+      xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: d.matters.map(label) },
       series: [{ type: "bar", data: d.matters.map((r) => r.received) }],
     });
     table("tbl-townships", ["乡镇街道", "受理", "处置率", "满意率", "超期"],
       d.townships.map((r) => [label(r), r.received, pct(r.disposal_rate), pct(r.satisfaction_rate), r.overdue_open]));
     table("tbl-overdue", ["案件", "事项", "单位", "超期(h)"],
-      d.overdue.map((r) => [r.case_number || (r.case_id || "").slice(0, 8), r.matter_code, r.unit_id, r.hours_overdue]));
+      d.overdue.map((r) => [r.case_number || (r.case_id || "").slice(0, 8),
+        r.matter_name || r.matter_code, r.unit_name || r.unit_id, r.hours_overdue]));
     table("tbl-hotspots", ["日期", "乡镇街道", "事项", "24h", "基线/日"],
       d.hotspots.map((r) => [r.day, r.township_name || r.township_code, r.matter_name || r.matter_code, r.cases_24h, +(+r.baseline_daily).toFixed(1)]));
     table("tbl-units", ["#", "单位", "得分", "案件"],
