@@ -127,6 +127,8 @@ async def test_workbench_refuses_other_units_unknown_keys_and_illegal_moves(
                                {"result": "done"})
         no_reason = await post(client, workbench(stack, f"/tasks/{case_id}/return"), unit,
                                {"reason": ""})
+        blank_reason = await post(client, workbench(stack, f"/tasks/{case_id}/return"), unit,
+                                  {"reason": "   "})
         platform_only = await client.get(platform(stack, "/queue"), headers=dev_key(unit))
     assert no_key.status_code == 401 and bad_key.status_code == 401
     assert not_mine.status_code == 403, not_mine.text
@@ -136,6 +138,9 @@ async def test_workbench_refuses_other_units_unknown_keys_and_illegal_moves(
     assert "assigned" in too_early.json()["errors"][0]["reason"]
     assert no_reason.status_code == 422
     assert no_reason.json()["errors"][0]["field"] == "body.reason"
+    assert blank_reason.status_code == 422, blank_reason.text
+    assert blank_reason.json()["errors"] == [
+        {"field": "body.reason", "reason": "required for return"}]
     assert platform_only.status_code == 403
     after = await cases.get(case_id)
     assert after["state"] == "assigned" and after["signed_at"] is None

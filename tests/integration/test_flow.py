@@ -90,9 +90,21 @@ async def test_invalid_phone_and_unknown_grid_are_422_without_echo(stack: Stack)
         not_json = await client.post(url(stack, "intake", "/v1/appeals"), content=b"\xff{",
                                      headers={"content-type": "application/json"})
     assert bad_phone.status_code == 422 and "1999" not in bad_phone.text
-    assert "contact_phone" in bad_phone.text
-    assert unknown_grid.status_code == 422 and "grid_code" in unknown_grid.text
+    assert bad_phone.json()["errors"] == [
+        {"field": "body.contact_phone", "reason": "not a valid phone number"}]
+    assert unknown_grid.status_code == 422
+    assert unknown_grid.json()["errors"] == [
+        {"field": "body.grid_code", "reason": "not a grid of this city"}]
     assert not_json.status_code == 422
+
+
+async def test_a_point_outside_the_city_is_422_naming_the_field(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.post(url(stack, "intake", "/v1/appeals"), json=appeal_body(
+            random_grid_code(), grid_code=None, latitude=10.0, longitude=10.0))
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "body.latitude" and "outside this city" in error["reason"]
 
 
 async def test_redelivered_event_is_not_processed_twice(stack: Stack) -> None:

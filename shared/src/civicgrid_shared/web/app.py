@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,29 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         loc = [str(p) for p in err.get("loc", ())]
         errors.append({"field": ".".join(loc), "reason": str(err.get("msg", "invalid"))})
     return errors
+
+
+# A domain error names its field first, as "field: reason" ("contact_phone: not a valid
+# phone number"): the same text a dead letter's reason carries.
+_FIELD_FIRST = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)$", re.DOTALL)
+
+
+def domain_error(request: Request, exc: SafeError) -> dict[str, str]:
+    """The answer's error entry for a domain error: ``field`` says where the input it names
+    came from (``path.``, ``query.`` or ``body.``), as the request's own validation errors
+    do; empty when it names none."""
+    m = _FIELD_FIRST.match(str(exc))
+    if m is None:
+        return {"field": "", "reason": str(exc)}
+    name = m.group(1)
+    top = name.split(".", 1)[0]
+    if top in request.path_params:
+        where = "path"
+    elif top in request.query_params or request.method in ("GET", "HEAD", "DELETE"):
+        where = "query"
+    else:
+        where = "body"
+    return {"field": f"{where}.{name}", "reason": m.group(2)}
 
 
 def _key_checks(dependant: Dependant) -> Iterator[Dependant]:
@@ -227,9 +251,9 @@ def create_app(
                             content={"error": "invalid_request", "errors": field_errors(exc)})
 
     @app.exception_handler(SafeError)
-    async def on_domain(_: Request, exc: SafeError) -> JSONResponse:
+    async def on_domain(request: Request, exc: SafeError) -> JSONResponse:
         return JSONResponse(status_code=422, content={
-            "error": "rejected", "errors": [{"field": "", "reason": str(exc)}]})
+            "error": "rejected", "errors": [domain_error(request, exc)]})
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

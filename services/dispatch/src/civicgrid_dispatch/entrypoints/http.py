@@ -22,6 +22,7 @@ from civicgrid_shared.contracts.events import (
     TerritoryRef,
     UnitAction,
 )
+from civicgrid_shared.web.app import domain_error
 from civicgrid_shared.web.inputs import ValidatedRoute
 from civicgrid_shared.web.responses import error_responses
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
@@ -30,7 +31,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from civicgrid_dispatch.adapters.api_keys import ApiKeys
 from civicgrid_dispatch.adapters.repository import TransitionRow
-from civicgrid_dispatch.domain.case import Case, CaseState, IllegalTransition
+from civicgrid_dispatch.domain.case import Case, CaseRuleError, CaseState, IllegalTransition
 from civicgrid_dispatch.domain.timers import Deadline
 from civicgrid_dispatch.service_layer.lifecycle import Lifecycle, UnitCommand
 from civicgrid_dispatch.service_layer.ops import NotYourCase, UnknownCase, UnknownUnit
@@ -191,7 +192,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unknown_unit(_: Request, exc: Exception) -> JSONResponse:
         return _error(422, "invalid_request", "no such unit", "body.unit_id")
 
+    async def case_rule(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CaseRuleError)
+        error = domain_error(request, exc)
+        if error["field"].endswith(".unit_id"):
+            # over HTTP the acting unit is the API key's, never a field of the request
+            error["field"] = ""
+        return JSONResponse(status_code=422, content={"error": "rejected", "errors": [error]})
+
     app.add_exception_handler(IllegalTransition, illegal)
+    app.add_exception_handler(CaseRuleError, case_rule)
     app.add_exception_handler(NotYourCase, not_yours)
     app.add_exception_handler(UnknownCase, unknown_case)
     app.add_exception_handler(UnknownUnit, unknown_unit)

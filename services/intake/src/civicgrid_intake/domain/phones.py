@@ -15,9 +15,9 @@ def normalise(raw: str, region: str = "CN") -> str:
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise InvalidPhone("contact_phone is not a phone number") from None
+        raise InvalidPhone("contact_phone: not a phone number") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhone("contact_phone is not a valid phone number")
+        raise InvalidPhone("contact_phone: not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

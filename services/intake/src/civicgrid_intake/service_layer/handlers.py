@@ -84,18 +84,19 @@ def build_appeal(cmd: SubmitAppeal, locator: Locator, matters: MatterCodes,
     if cmd.grid_code is not None:
         territory = locator.by_grid_code(cmd.grid_code)
         if territory is None:
-            raise UnknownLocation("grid_code is not a grid of this city")
+            raise UnknownLocation("grid_code: not a grid of this city")
     else:
         assert cmd.latitude is not None and cmd.longitude is not None
         territory = locator.by_point(cmd.latitude, cmd.longitude)
         if territory is None:
-            raise UnknownLocation("latitude/longitude is outside this city's grids")
+            raise UnknownLocation(
+                "latitude: the point (latitude, longitude) is outside this city's grids")
     if cmd.matter_code is not None and cmd.matter_code not in matters:
-        raise UnknownMatter("matter_code is not in the matter catalog")
+        raise UnknownMatter("matter_code: not in the matter catalog")
     e164 = phones.normalise(cmd.contact_phone) if cmd.contact_phone else None
     content = clean_text(cmd.content)
     if not content:
-        raise SafeError("content is empty after cleaning")
+        raise SafeError("content: empty after cleaning")
     return Appeal(
         appeal_id=uuid.uuid4(),
         tracking_code=new_tracking_code(),
@@ -243,7 +244,7 @@ async def classify_manually(appeal_id: uuid.UUID, matter_code: str, uow: IntakeU
                             ) -> Appeal:
     """A person chose the matter of an appeal in triage: now it goes to dispatch."""
     if matter_code not in pipeline.matters:
-        raise UnknownMatter("matter_code is not in the matter catalog")
+        raise UnknownMatter("matter_code: not in the matter catalog")
     async with uow:
         appeal = await uow.appeals.get(appeal_id, for_update=True)
         if appeal is None:
@@ -278,7 +279,7 @@ async def answer_callback(cmd: AnswerCallback, uow: IntakeUnitOfWork,
         elif cmd.tracking_code is not None:
             appeal = await uow.appeals.by_tracking_code(cmd.tracking_code)
         else:
-            raise SafeError("give tracking_code or appeal_id")
+            raise SafeError("tracking_code: give tracking_code or appeal_id")
         if appeal is None:
             raise NotFound("no appeal with this tracking code or id")
         if appeal.status == TRIAGE:
