@@ -143,9 +143,10 @@ def build_router(make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSet
         return {"now": now.isoformat(), "rows": rows}
 
     @router.get("/v1/dashboard/data", tags=["dashboard"],
-                summary="Everything the city screen shows, in one document.")
+                summary="Everything the city screen shows, in one document (at most one stream "
+                        "interval old: the live feed's latest snapshot).")
     async def dashboard_data() -> dict[str, Any]:
-        return await feed.snapshot()
+        return await feed.latest()
 
     @router.get("/v1/stream", tags=["dashboard"],
                 summary="Server-sent events: a 'snapshot' of the city screen as it changes.")
