@@ -2,7 +2,8 @@
 
 Both read the database on their own schedule (never per scrape or per client): the
 gauges every ``metrics_refresh_s``, the dashboard snapshot every ``stream_interval_s``
-while someone is watching. A failure is logged and tried again on the next round.
+(or less often when one costs more than a fifth of that: ``refresh_period``) while someone
+is watching. A failure is logged and tried again on the next round.
 """
 
 from __future__ import annotations
@@ -84,8 +85,19 @@ class GaugeRefresher:
             await asyncio.sleep(self._interval)
 
 
+#: the share of one core the live feed may spend: a snapshot that takes longer than this
+#: share of the interval stretches the interval (0.7 s at 10 M cases: every 3.5 s, not 2)
+FEED_DUTY = 0.2
+
+
+def refresh_period(interval_s: float, took_s: float) -> float:
+    """Seconds from one snapshot to the next: the interval, or longer when a snapshot costs
+    more than ``FEED_DUTY`` of it, so that watching the city never starves the ingest."""
+    return max(interval_s, took_s / FEED_DUTY)
+
+
 class LiveFeed:
-    """The dashboard snapshot, computed once per interval for all watchers."""
+    """The dashboard snapshot, computed once per period for all watchers."""
 
     def __init__(self, make_uow: Callable[[], AnalyticsUnitOfWork], cfg: views.ViewSettings,
                  interval_s: float, names: ReferenceNames | None = None) -> None:
@@ -95,6 +107,7 @@ class LiveFeed:
         self._interval = interval_s
         self._latest: dict[str, Any] | None = None
         self._latest_at = 0.0  # time.monotonic() when it was computed
+        self._period = interval_s  # refresh_period() after the last computation
         self._version = 0
         self._changed = asyncio.Condition()
         self._computing = asyncio.Lock()
@@ -108,20 +121,22 @@ class LiveFeed:
             return await views.dashboard(uow, _now(), self._cfg, names.name)
 
     async def _refresh(self) -> dict[str, Any]:
+        started = time.monotonic()
         data = await self.snapshot()
         async with self._changed:
             self._latest, self._latest_at = data, time.monotonic()
+            self._period = refresh_period(self._interval, self._latest_at - started)
             self._version += 1
             self._changed.notify_all()
         return data
 
     async def latest(self) -> dict[str, Any]:
-        """The newest snapshot if it is at most one interval old, else a new one. Callers
-        at the same moment share one computation: the snapshot is the city's heaviest read
+        """The newest snapshot if it is at most one period old, else a new one. Callers at
+        the same moment share one computation: the snapshot is the city's heaviest read
         (0.7 s at 10 M cases), and every screen that polls it must not add one."""
         async with self._computing:
             if self._latest is not None and \
-                    time.monotonic() - self._latest_at <= self._interval:
+                    time.monotonic() - self._latest_at <= self._period:
                 return self._latest
             return await self._refresh()
 
@@ -135,7 +150,7 @@ class LiveFeed:
                     raise
                 except Exception as exc:
                     log.warning("live snapshot failed", reason=safe_reason(exc))
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self._period)
 
     async def events(self) -> AsyncIterator[str]:
         """Server-sent events: a ``snapshot`` whenever a new one is computed."""
