@@ -191,11 +191,11 @@ def _midnight(d: date) -> datetime:
     return rollups.midnight(d, TZ)
 
 
-def _queries(ref: dict[str, list[str]]) -> list[IndicatorQuery]:
-    today = rollups.day_of(NOW, TZ)
+def _queries(ref: dict[str, list[str]], now: datetime = NOW) -> list[IndicatorQuery]:
+    today = rollups.day_of(now, TZ)
     windows: list[tuple[datetime | None, datetime | None]] = [
-        (None, None), bounds(Window.TODAY, NOW, TZ), bounds(Window.D7, NOW, TZ),
-        bounds(Window.D30, NOW, TZ), bounds(Window.YTD, NOW, TZ),
+        (None, None), bounds(Window.TODAY, now, TZ), bounds(Window.D7, now, TZ),
+        bounds(Window.D30, now, TZ), bounds(Window.YTD, now, TZ),
         (_midnight(date(2025, 1, 15)), _midnight(date(2025, 3, 10))),  # across months
         (_midnight(date(2024, 12, 1)), None), (None, _midnight(date(2025, 2, 1))),
         (_midnight(today - timedelta(days=3)), _midnight(today + timedelta(days=9))),
@@ -215,7 +215,7 @@ def _queries(ref: dict[str, list[str]]) -> list[IndicatorQuery]:
         (None, {Dimension.UNIT: unit}), (Dimension.UNIT, {Dimension.UNIT: unit}),
         (None, {Dimension.COUNTY: county}),
     ]
-    return [IndicatorQuery(s, e, NOW, g, f) for s, e in windows for g, f in grouped]
+    return [IndicatorQuery(s, e, now, g, f) for s, e in windows for g, f in grouped]
 
 
 def _same(a: dict[str, Any], b: dict[str, Any], what: str) -> None:
@@ -286,6 +286,17 @@ async def test_rollups_answer_exactly_what_the_facts_answer(
                     assert rc["median_handling_hours"] is None, what
                     assert {k: rc[k] for k in COMPARED} == {k: ra[k] for k in COMPARED}, what
             checked += 1
+        # After noon, today's due figures are today's day row less the deadlines still to
+        # come (before it, the deadlines passed): the same answers. Asked as on a day with
+        # a deadline in the afternoon, at 13:00 (one is still to come) and at 23:59.
+        due = await uow.conn.fetchval(
+            "SELECT min(deadline_at) FROM case_facts WHERE registered_at IS NOT NULL "
+            "AND extract(hour FROM deadline_at AT TIME ZONE $1) >= 14", TZ)
+        day = _midnight(rollups.day_of(due, TZ))
+        for later in (day + timedelta(hours=13), day + timedelta(hours=23, minutes=59)):
+            for q in _queries(ref, later)[::2]:
+                await _rollups_as_facts(uow, q)
+                checked += 1
         # The default path picks the rollups for these, the facts for the others.
         assert (await views.indicators(uow, _queries(ref)[0], cfg))["source"] == "rollups"
         county, unit = ref["counties"][0], ref["units"][0]

@@ -496,8 +496,16 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
                 f"AND bucket < {arg(hi or date.max, 'date')}")
 
     counters = {n: n for n in (*COUNTER_NAMES, *BIN_NAMES)}
-    days = dict(counters) | {n: f"CASE WHEN bucket < {today} THEN {n} END"
-                             for n in DUE_COUNTERS}
+    # Due today: the deadlines of today, in the window, that passed by now. Before noon
+    # they are counted from the facts; after it, when the window holds the whole of today,
+    # as today's day row (every deadline of today) less the facts of those still to come:
+    # fewer to read (22,000 deadlines a day at 10 M cases).
+    lo = p.today_start if start is None else max(start, p.today_start)
+    hi = p.tomorrow_start if end is None else min(end, p.tomorrow_start)
+    late = (lo, hi) == (p.today_start, p.tomorrow_start) and \
+        now - p.today_start > p.tomorrow_start - now
+    days = dict(counters) | {n: f"CASE WHEN bucket {'<=' if late else '<'} {today} "
+                                f"THEN {n} END" for n in DUE_COUNTERS}
 
     def rollup_parts(dim: str, match: str, key: str, sign: int = 1) -> list[str]:
         """The rollup tables' parts for the rows of ``dim`` where ``match``."""
@@ -551,13 +559,19 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
             fine_rows += fine_parts(mdim, own, "NULL::text", needed_by=null_key)
             fine_rows += fine_parts(dim, match, "NULL::text", -1, needed_by=null_key)
     fwhere = "".join(f" AND {d.value} = {arg(v, 'text')}" for d, v in filters.items())
-    # Due today, from the facts: deadlines of today that passed by now (and are in the window).
-    # Counted per key here (thousands of facts at 10 M cases; one row each into the union
-    # of 66 columns cost more than reading them).
-    lo = p.today_start if start is None else max(start, p.today_start)
-    hi = p.tomorrow_start if end is None else min(end, p.tomorrow_start)
+    # Due today, from the facts: deadlines of today that passed by now (and are in the window),
+    # or, ``late``, those still to come, subtracted from today's day row. Counted per key
+    # here (thousands of facts at 10 M cases; one row each into the union of 66 columns
+    # cost more than reading them).
     nowp = arg(now, "timestamptz")
-    if lo < hi:
+    if late:
+        parts.append(
+            select(fkey, {"due": "-count(*)", "due_closed": "-count(closed_at)",
+                          "due_closed_on_time": "-count(*) FILTER (WHERE closed_on_time)"})
+            + f" FROM case_facts WHERE deadline_at > {nowp} "
+            f"AND deadline_at < {arg(p.tomorrow_start, 'timestamptz')} "
+            f"AND registered_at IS NOT NULL{fwhere} GROUP BY 1")
+    elif lo < hi:
         parts.append(
             select(fkey, {"due": "count(*)", "due_closed": "count(closed_at)",
                           "due_closed_on_time": "count(*) FILTER (WHERE closed_on_time)"})
