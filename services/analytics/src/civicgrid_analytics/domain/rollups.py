@@ -18,7 +18,8 @@ What is where:
   later moves that old bucket: that is what "subtract old, add new" does.
 - **Due** counters are placed by ``deadline_at`` and count only once the deadline has
   passed, which depends on *now*: the query takes them from the buckets before today and
-  from the fact rows for today (an index on ``deadline_at``).
+  from the fact rows for today (an index on ``deadline_at``): those passed, or after noon
+  today's bucket less those still to come.
 - **Now figures** (``open``, ``overdue_open``) are not windowed: ``open`` and the cases
   *pending* (open, in handling, with a deadline) are kept per key; the pending ones are
   also kept per deadline day, and ``overdue_open`` = pending − pending with a deadline
@@ -630,7 +631,7 @@ class RollupPlan:
     by ``key_column`` (None: the total only). Buckets: months in ``[month_from,
     month_to)`` (None: unbounded, or no months when ``use_months`` is false), days in
     ``day_ranges``. ``today`` is now's city-local day: due counts come from day buckets
-    before it and from the fact rows of today.
+    before it and from the fact rows of today (``adapters/rollup_sql.rollup_query``).
     """
 
     dim: str
