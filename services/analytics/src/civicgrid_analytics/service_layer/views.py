@@ -108,10 +108,15 @@ async def dashboard(uow: AnalyticsUnitOfWork, now: datetime, cfg: ViewSettings,
     """Everything on the one screen (一屏观全城), in one read transaction."""
     today = bounds(Window.TODAY, now, cfg.tz)
     month = bounds(Window.D30, now, cfg.tz)
-    head = await indicators(uow, IndicatorQuery(*today, now), cfg)
-    by_county = await indicators(uow, IndicatorQuery(*month, now, Dimension.COUNTY), cfg)
-    by_township = await indicators(uow, IndicatorQuery(*month, now, Dimension.TOWNSHIP), cfg)
-    by_matter = await indicators(uow, IndicatorQuery(*month, now, Dimension.MATTER), cfg)
+    # The screen shows no median handling time, and the medians were most of these
+    # queries' time (at 10 M cases 250 of 270 ms): left out (null; /v1/indicators has them).
+    head = await indicators(uow, IndicatorQuery(*today, now), cfg, median=False)
+    by_county = await indicators(uow, IndicatorQuery(*month, now, Dimension.COUNTY), cfg,
+                                 median=False)
+    by_township = await indicators(uow, IndicatorQuery(*month, now, Dimension.TOWNSHIP), cfg,
+                                   median=False)
+    by_matter = await indicators(uow, IndicatorQuery(*month, now, Dimension.MATTER), cfg,
+                                 median=False)
     trend = await uow.facts.daily_trend(*month, cfg.tz, {})
     overdue = await uow.facts.overdue_list(now, 20, {})
     units = await ranking(uow, Dimension.UNIT, *month, now, cfg, limit=10)
