@@ -286,6 +286,20 @@ async def test_rollups_answer_exactly_what_the_facts_answer(
                     assert rc["median_handling_hours"] is None, what
                     assert {k: rc[k] for k in COMPARED} == {k: ra[k] for k in COMPARED}, what
             checked += 1
+        # The rankings ask for a few counts only: their fields are the facts' all the same.
+        for q in _queries(ref):
+            if q.group_by not in (Dimension.UNIT, Dimension.GRID_WORKER):
+                continue
+            a = await views.indicators(uow, q, cfg, "rollups", median=False,
+                                       counts=views.RANKING_COUNTS)
+            b = await views.indicators(uow, q, cfg, "facts")
+            facts_rows = {r["key"]: r for r in b["rows"]}
+            what = f"{q.start}..{q.end} by {q.group_by} where {q.filters}, ranking fields"
+            assert a["rows"] and {r["key"] for r in a["rows"]} <= set(facts_rows), what
+            for r in a["rows"]:
+                assert {f: r[f] for f in views.RANKING_FIELDS} == \
+                    {f: facts_rows[r["key"]][f] for f in views.RANKING_FIELDS}, what
+            checked += 1
         # After noon, today's due figures are today's day row less the deadlines still to
         # come (before it, the deadlines passed): the same answers. Asked as on a day with
         # a deadline in the afternoon, at 13:00 (one is still to come) and at 23:59.

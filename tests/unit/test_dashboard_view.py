@@ -15,7 +15,8 @@ class _Facts:
     def __init__(self) -> None:
         self.asked: list[tuple[str | None, bool]] = []
 
-    async def indicators(self, q: Any, path: Any, median: bool) -> tuple[list[Any], str]:
+    async def indicators(self, q: Any, path: Any, median: bool,
+                         counts: frozenset[str] | None = None) -> tuple[list[Any], str]:
         self.asked.append((q.group_by.value if q.group_by else None, median))
         return [], "rollups"
 

@@ -119,12 +119,13 @@ class FactRepository:
             else RollupState(CITY_TZ, False, False)
 
     async def indicators(self, q: IndicatorQuery, path: Path | None = None,
-                         median: bool = True) -> tuple[list[dict[str, Any]], str]:
+                         median: bool = True, counts: frozenset[str] | None = None
+                         ) -> tuple[list[dict[str, Any]], str]:
         """Counts and medians by event time, and which path computed them: the rollups
         when they can answer the query; ``facts+rollups`` for a window they cannot answer
         but a grouping they hold (the now figures from them); else the facts. ``path``
         forces one (tests and rebuild compare both). The total row has ``key`` None and
-        ``is_total``."""
+        ``is_total``. ``counts``: the rollups may leave every other count out (NULL)."""
         plan = None
         fine = False
         if path != "facts":
@@ -151,7 +152,7 @@ class FactRepository:
             sql, params = q.sql()
             return [dict(r) for r in await self._conn.fetch(sql, *params)], "facts"
         sql, params = rollup_query(plan, q.group_by, q.filters, q.start, q.end, q.now, fine,
-                                   median)
+                                   median, counts=counts)
         await self._conn.execute(_NO_JIT)
         return [dict(r) for r in await self._conn.fetch(sql, *params)], "rollups"
 

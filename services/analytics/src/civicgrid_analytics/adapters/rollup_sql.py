@@ -456,7 +456,8 @@ def rebuild_now_sql() -> str:
 def rollup_query(p: RollupPlan, group_by: Dimension | None,
                  filters: dict[Dimension, str], start: datetime | None,
                  end: datetime | None, now: datetime, fine: bool = True,
-                 median: bool = True, first_param: int = 1) -> tuple[str, list[Any]]:
+                 median: bool = True, first_param: int = 1,
+                 counts: frozenset[str] | None = None) -> tuple[str, list[Any]]:
     """One statement: month rows + day rows + the now figures + today's parts from facts,
     and the exact median of every row (``_median_ctes``; ``fine``: the fine rows may be
     read, i.e. ``indicator_fine`` holds every fact; without ``median`` it is NULL, for a
@@ -468,11 +469,14 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     every part is a range scan of its table's one index. The rows are grouped by key with
     a hash, and the total is summed from the grouped rows (cheaper than grouping sets).
     ``first_param``: the number of its first parameter (after another statement's, when
-    it is part of one: ``with_now_figures``).
+    it is part of one: ``with_now_figures``). ``counts``: only these counts are summed, the
+    others are NULL (a caller that shows a few: the rankings).
     """
     params: list[Any] = []
     # the histogram's columns only for the median
     summed = SUMMED if median else SUMMED[:-len(BIN_NAMES)]
+    if counts is not None:
+        summed = tuple(n for n in summed if n in counts or n in BIN_NAMES)
 
     def arg(value: Any, cast: str) -> str:
         params.append(value)
@@ -564,14 +568,15 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     # here (thousands of facts at 10 M cases; one row each into the union of 66 columns
     # cost more than reading them).
     nowp = arg(now, "timestamptz")
-    if late:
+    due_asked = any(n in summed for n in DUE_COUNTERS)
+    if late and due_asked:
         parts.append(
             select(fkey, {"due": "-count(*)", "due_closed": "-count(closed_at)",
                           "due_closed_on_time": "-count(*) FILTER (WHERE closed_on_time)"})
             + f" FROM case_facts WHERE deadline_at > {nowp} "
             f"AND deadline_at < {arg(p.tomorrow_start, 'timestamptz')} "
             f"AND registered_at IS NOT NULL{fwhere} GROUP BY 1")
-    elif lo < hi:
+    elif lo < hi and due_asked:
         parts.append(
             select(fkey, {"due": "count(*)", "due_closed": "count(closed_at)",
                           "due_closed_on_time": "count(*) FILTER (WHERE closed_on_time)"})
@@ -579,11 +584,12 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
             f"AND deadline_at < {arg(hi, 'timestamptz')} AND deadline_at <= {nowp} "
             f"AND registered_at IS NOT NULL{fwhere} GROUP BY 1")
     # Pending with a deadline later today: not overdue yet.
-    parts.append(
-        select(fkey, {"overdue_open": "-count(*)"})
-        + " FROM case_facts WHERE closed_at IS NULL AND registered_at IS NOT NULL "
-        f"AND deadline_at >= {nowp} AND deadline_at < {arg(p.tomorrow_start, 'timestamptz')} "
-        f"AND (resolved_at IS NULL OR reopened_at > resolved_at){fwhere} GROUP BY 1")
+    if "overdue_open" in summed:
+        parts.append(
+            select(fkey, {"overdue_open": "-count(*)"})
+            + " FROM case_facts WHERE closed_at IS NULL AND registered_at IS NOT NULL "
+            f"AND deadline_at >= {nowp} AND deadline_at < {arg(p.tomorrow_start, 'timestamptz')} "
+            f"AND (resolved_at IS NULL OR reopened_at > resolved_at){fwhere} GROUP BY 1")
     union = "\n    UNION ALL\n    ".join(parts)
     sums = ", ".join(f"sum({n})::bigint AS {n}" for n in summed)  # not numeric
     if p.key_column is None:
@@ -593,13 +599,14 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
         grouped = f"grouped AS (SELECT key, false AS is_total, {sums} FROM parts GROUP BY key),"
         rows = (f"SELECT NULL::text AS key, true AS is_total, {sums} FROM grouped\n"
                 "    UNION ALL SELECT * FROM grouped")
-    counts = ", ".join(f"r.{n}" for n in SUMMED[:-len(BIN_NAMES)])
+    counted = ", ".join(f"r.{n}" if n in summed else f"NULL::bigint AS {n}"
+                        for n in SUMMED[:-len(BIN_NAMES)])
     if not median:
         more = f",\n{grouped.rstrip(',')}" if grouped else ""
         sql = f"""WITH parts AS (
     {union}
 ){more}
-SELECT r.key, r.is_total, {counts}, NULL::float8 AS median_handling_hours
+SELECT r.key, r.is_total, {counted}, NULL::float8 AS median_handling_hours
 FROM ({rows}) r
 ORDER BY r.is_total DESC, r.key NULLS LAST"""
         return sql, params
@@ -614,7 +621,7 @@ ORDER BY r.is_total DESC, r.key NULLS LAST"""
 rows AS (  -- id: a hashable join key for the median (keys may be NULL)
     SELECT row_number() OVER () AS id, * FROM ({rows}) x
 ),{_median_ctes(fkey, window, fwhere, fine_sql, fkey in KEYED_MEDIAN, total_fine)}
-SELECT r.key, r.is_total, {counts},
+SELECT r.key, r.is_total, {counted},
        CASE WHEN m.lo = m.hi THEN m.a ELSE m.a + 0.5::float8 * (m.b - m.a) END
            AS median_handling_hours
 FROM rows r LEFT JOIN median m ON m.id = r.id

@@ -42,6 +42,12 @@ COUNT_FIELDS: tuple[str, ...] = (
     "open", "overdue_open",
 )
 
+#: counts ``finish`` derives from others (the ones it may read)
+DERIVED_COUNTS: dict[str, tuple[str, ...]] = {
+    "accepted": ("registered",),
+    "satisfied_total": ("satisfied", "basically_satisfied"),
+}
+
 #: rate -> (numerator count, denominator count)
 RATES: dict[str, tuple[str, str]] = {
     "registration_rate": ("received_registered", "received"),

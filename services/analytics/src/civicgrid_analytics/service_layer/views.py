@@ -12,6 +12,8 @@ from civicgrid_analytics.adapters.repository import Path
 from civicgrid_analytics.domain.hotspots import SurgeRule
 from civicgrid_analytics.domain.indicators import (
     COUNT_FIELDS,
+    DERIVED_COUNTS,
+    RATES,
     Dimension,
     IndicatorSettings,
     finish,
@@ -39,12 +41,13 @@ def _counts_something(row: dict[str, Any]) -> bool:
 
 
 async def indicators(uow: AnalyticsUnitOfWork, q: IndicatorQuery, cfg: ViewSettings,
-                     path: Path | None = None, median: bool = True) -> dict[str, Any]:
+                     path: Path | None = None, median: bool = True,
+                     counts: frozenset[str] | None = None) -> dict[str, Any]:
     """The indicators of a window; ``source`` says what answered: ``rollups``, ``facts``
     or ``facts+rollups`` (README, "Which path serves what"). A key is listed when it has something
     to count (in the window, or open now). ``median`` False: a caller that does not show
     ``median_handling_hours`` may leave it out of a rollup answer (null)."""
-    raw, source = await uow.facts.indicators(q, path, median)
+    raw, source = await uow.facts.indicators(q, path, median, counts)
     total = next((r for r in raw if r["is_total"]), None) or {}
     rows = [row for r in raw if not r["is_total"]
             if _counts_something(row := {"key": r["key"], **finish(r, cfg.indicators)})]
@@ -63,9 +66,9 @@ async def ranking(uow: AnalyticsUnitOfWork, dim: Dimension, start: datetime | No
                   min_cases: int | None = None, filters: dict[Dimension, str] | None = None,
                   limit: int = 100) -> dict[str, Any]:
     q = IndicatorQuery(start, end, now, dim, filters or {})
-    # The score and the fields shown use no median: at 10 M cases the medians of a
-    # grouping by unit cost seconds (BENCHMARKS.md, session 7).
-    data = await indicators(uow, q, cfg, median=False)
+    # The score and the fields shown use no median (at 10 M cases the medians of a
+    # grouping by unit cost seconds: BENCHMARKS.md, session 7), and a fifth of the counts.
+    data = await indicators(uow, q, cfg, median=False, counts=RANKING_COUNTS)
     threshold = cfg.min_cases if min_cases is None else min_cases
     ranked, unranked = rank(data["rows"], cfg.weights, threshold)
     w = cfg.weights
@@ -75,15 +78,20 @@ async def ranking(uow: AnalyticsUnitOfWork, dim: Dimension, start: datetime | No
                     "satisfaction_rate": w.satisfaction, "on_time_disposal_rate": w.on_time},
         "min_cases": threshold, "cases_field": "assigned",
         "rows": [{"rank": r.rank, "key": r.key, "score": r.score, "cases": r.cases,
-                  **{k: r.indicators.get(k) for k in _RANKING_FIELDS}}
+                  **{k: r.indicators.get(k) for k in RANKING_FIELDS}}
                  for r in ranked[:limit]],
         "unranked": unranked,
     }
 
 
-_RANKING_FIELDS = ("response_rate", "resolution_rate", "satisfaction_rate",
+RANKING_FIELDS = ("response_rate", "resolution_rate", "satisfaction_rate",
                    "on_time_disposal_rate", "disposal_rate", "assigned", "disposed",
                    "called_back", "overdue_open")
+#: the counts the fields (and so the score) are made of: a rate's numerator and
+#: denominator, and what ``finish`` derives its own counts from
+RANKING_COUNTS: frozenset[str] = frozenset(
+    c for f in RANKING_FIELDS for n in RATES.get(f, (f,))
+    for c in DERIVED_COUNTS.get(n, (n,)))
 
 
 async def hotspots(uow: AnalyticsUnitOfWork, start: datetime | None, end: datetime | None,
