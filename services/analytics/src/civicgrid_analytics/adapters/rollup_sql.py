@@ -567,8 +567,9 @@ def rollup_query(p: RollupPlan, group_by: Dimension | None,
     # or, ``late``, those still to come, subtracted from today's day row. Counted per key
     # here (thousands of facts at 10 M cases; one row each into the union of 66 columns
     # cost more than reading them).
-    nowp = arg(now, "timestamptz")
     due_asked = any(n in summed for n in DUE_COUNTERS)
+    # (a parameter no part refers to has no type: PostgreSQL refuses the statement)
+    nowp = arg(now, "timestamptz") if due_asked or "overdue_open" in summed else ""
     if late and due_asked:
         parts.append(
             select(fkey, {"due": "-count(*)", "due_closed": "-count(closed_at)",

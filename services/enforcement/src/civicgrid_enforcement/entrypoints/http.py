@@ -5,7 +5,6 @@ No ``from __future__ import annotations`` here: the dependency aliases (Team, An
 are built at run time inside build_router, and FastAPI must see them evaluated.
 """
 
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -20,18 +19,17 @@ from fastapi.responses import JSONResponse
 from civicgrid_enforcement.adapters.reference import UnitInfo
 from civicgrid_enforcement.domain import commands as c
 from civicgrid_enforcement.domain.case import CaseState, EnforcementCase
-from civicgrid_enforcement.domain.errors import Conflict, NotFound, Rejected
+from civicgrid_enforcement.domain.errors import Conflict, NotFound
 from civicgrid_enforcement.entrypoints.auth import UnitKeys, requires_unit
 from civicgrid_enforcement.reference.catalog import EnforcementCatalog
 from civicgrid_enforcement.service_layer import views
 from civicgrid_enforcement.service_layer.handlers import Enforcement
 from civicgrid_enforcement.service_layer.unit_of_work import EnforcementUnitOfWork
 
-_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(\.[a-z0-9_]+)*): (.+)$", re.DOTALL)
-
 
 def install_error_handlers(app: FastAPI) -> None:
-    """409 for illegal transitions, 404 for unknown cases, 422 with a field path for rules."""
+    """409 for illegal transitions, 404 for unknown cases. A broken rule (``Rejected``, a
+    ``SafeError``) is the shell's 422 with the field path its message names."""
 
     @app.exception_handler(Conflict)
     async def on_conflict(_: Request, exc: Conflict) -> JSONResponse:
@@ -42,12 +40,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"error": str(exc)})
 
-    @app.exception_handler(Rejected)
-    async def on_rejected(_: Request, exc: Rejected) -> JSONResponse:
-        m = _FIELD.match(str(exc))
-        error = ({"field": f"body.{m.group(1)}", "reason": m.group(3)} if m
-                 else {"field": "", "reason": str(exc)})
-        return JSONResponse(status_code=422, content={"error": "rejected", "errors": [error]})
 
 
 def _cid() -> uuid.UUID | None:
