@@ -15,13 +15,17 @@ async def claim(
 
     Must run inside the transaction that applies their effects: if that transaction
     rolls back, the claim rolls back with it and the events are processed again.
+
+    The rows go in in event-id order: two consumers claiming overlapping events at once
+    (an event sent twice, a batch redelivered to a second instance during a rebalance)
+    then wait for each other instead of deadlocking.
     """
     if not event_ids:
         return set()
     rows = await conn.fetch(
         """
         INSERT INTO inbox (consumer, event_id)
-        SELECT $1, unnest($2::uuid[])
+        SELECT $1, e FROM unnest($2::uuid[]) AS e ORDER BY e
         ON CONFLICT DO NOTHING
         RETURNING event_id
         """,
