@@ -144,8 +144,7 @@ class LiveFeed:
         while True:
             if self._watchers:
                 try:
-                    async with self._computing:
-                        await self._refresh()
+                    await self.latest()  # not again when a request just computed it
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
